@@ -1,0 +1,47 @@
+/* Apache/APR macros and variadic functions, wrapped as plain functions for Rust. */
+#include "shim.h"
+#include <http_log.h>
+#include <http_protocol.h>
+#include <ap_mmn.h>
+
+void wsgi_shim_log_error(const char *file, int line, int module_index, int level,
+                         apr_status_t status, const server_rec *s, const char *msg)
+{
+    ap_log_error_(file, line, module_index, level, status, s, "%s", msg);
+}
+
+void wsgi_shim_log_rerror(const char *file, int line, int module_index, int level,
+                          apr_status_t status, const request_rec *r, const char *msg)
+{
+    ap_log_rerror_(file, line, module_index, level, status, r, "%s", msg);
+}
+
+void wsgi_shim_brigade_append_transient(apr_bucket_brigade *bb, const char *data, apr_size_t len)
+{
+    apr_bucket *b = apr_bucket_transient_create(data, len, bb->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, b);
+}
+
+void wsgi_shim_brigade_append_flush(apr_bucket_brigade *bb)
+{
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(bb->bucket_alloc));
+}
+
+void wsgi_shim_brigade_append_eos(apr_bucket_brigade *bb)
+{
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+}
+
+void wsgi_shim_brigade_append_error(apr_bucket_brigade *bb, int status, apr_pool_t *pool)
+{
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(status, NULL, pool, bb->bucket_alloc));
+}
+
+int wsgi_shim_brigade_empty(apr_bucket_brigade *bb)
+{
+    return APR_BRIGADE_EMPTY(bb);
+}
+
+int wsgi_shim_mmn_major(void) { return MODULE_MAGIC_NUMBER_MAJOR; }
+int wsgi_shim_mmn_minor(void) { return MODULE_MAGIC_NUMBER_MINOR; }
+unsigned long wsgi_shim_magic_cookie(void) { return (unsigned long)MODULE_MAGIC_COOKIE; }

@@ -1,0 +1,23 @@
+/* Apache/APR macros re-exported as functions so Rust can call them. */
+#ifndef MOD_WSGI_RS_SHIM_H
+#define MOD_WSGI_RS_SHIM_H
+#include <httpd.h>
+#include <apr_buckets.h>
+
+void wsgi_shim_log_error(const char *file, int line, int module_index, int level,
+                         apr_status_t status, const server_rec *s, const char *msg);
+void wsgi_shim_log_rerror(const char *file, int line, int module_index, int level,
+                          apr_status_t status, const request_rec *r, const char *msg);
+
+void wsgi_shim_brigade_append_transient(apr_bucket_brigade *bb, const char *data, apr_size_t len);
+void wsgi_shim_brigade_append_flush(apr_bucket_brigade *bb);
+void wsgi_shim_brigade_append_eos(apr_bucket_brigade *bb);
+/* An error bucket: the HTTP/1.1 chunk filter then withholds the last chunk and the connection
+ * is closed, so a client can tell a truncated response from a complete one. */
+void wsgi_shim_brigade_append_error(apr_bucket_brigade *bb, int status, apr_pool_t *pool);
+int wsgi_shim_brigade_empty(apr_bucket_brigade *bb);
+
+int wsgi_shim_mmn_major(void);
+int wsgi_shim_mmn_minor(void);
+unsigned long wsgi_shim_magic_cookie(void);
+#endif

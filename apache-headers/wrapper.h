@@ -1,0 +1,21 @@
+/* What bindgen sees: the parts of Apache httpd and APR the module uses. */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_main.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_vhost.h>
+#include <ap_mpm.h>
+#include <ap_regex.h>
+#include <util_script.h>
+#include <util_filter.h>
+#include <mpm_common.h>
+#include <apr_strings.h>
+#include <apr_buckets.h>
+#include <apr_file_io.h>
+#include <apr_portable.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "shim.h"

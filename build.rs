@@ -1,0 +1,71 @@
+//! Generates Rust bindings for the Apache/APR API the module uses and compiles the C shim.
+//! Apache's symbols stay undefined in the .so and resolve from httpd at LoadModule time.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn tool_output(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd}: {e} (install apache2-dev: `make deps`)"));
+    assert!(out.status.success(), "{cmd} {args:?} failed");
+    String::from_utf8(out.stdout).expect("utf-8 tool output")
+}
+
+/// Include dirs and -D flags from apxs / apr-1-config / apu-1-config.
+fn apache_cflags() -> Vec<String> {
+    let mut flags = vec![format!("-I{}", tool_output("apxs", &["-q", "INCLUDEDIR"]).trim())];
+    let apr = tool_output("apr-1-config", &["--includes", "--cppflags"]);
+    let apu = tool_output("apu-1-config", &["--includes"]);
+    for f in apr.split_whitespace().chain(apu.split_whitespace()) {
+        if !flags.iter().any(|g| g == f) {
+            flags.push(f.to_string());
+        }
+    }
+    flags
+}
+
+/// "3.11" of the Python pyo3 links (PYO3_PYTHON), for config checks of python-home venvs.
+fn embedded_python_version() -> String {
+    let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    let v = tool_output(&python, &["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]);
+    v.trim().to_string()
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=apache-headers");
+    println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+    println!("cargo:rustc-env=MOD_WSGI_RS_PYTHON_VERSION={}", embedded_python_version());
+    let flags = apache_cflags();
+
+    let mut cc = cc::Build::new();
+    cc.file("apache-headers/shim.c").include("apache-headers").warnings(true);
+    for f in &flags {
+        if let Some(dir) = f.strip_prefix("-I") {
+            cc.include(dir);
+        } else if let Some(def) = f.strip_prefix("-D") {
+            let mut kv = def.splitn(2, '=');
+            cc.define(kv.next().unwrap(), kv.next());
+        }
+    }
+    cc.compile("wsgi_shim");
+
+    let bindings = bindgen::Builder::default()
+        .header("apache-headers/wrapper.h")
+        .clang_args(&flags)
+        .clang_arg("-Iapache-headers")
+        .allowlist_function("ap_.*|apr_.*|wsgi_shim_.*")
+        .allowlist_type("request_rec|server_rec|conn_rec|module|command_rec|cmd_parms|ap_.*|apr_.*|process_rec|core_dir_config")
+        .allowlist_var("ap_top_module|AP_.*|APR_.*|OK|DECLINED|DONE|HTTP_.*|M_.*|RSRC_CONF|ACCESS_CONF|OR_.*|APLOG_.*|REQUEST_CHUNKED_.*|OPT_.*|NOT_IN_.*|GLOBAL_ONLY|MODULE_MAGIC_.*")
+        .default_macro_constant_type(bindgen::MacroTypeVariation::Signed)
+        .default_enum_style(bindgen::EnumVariation::Consts)
+        .derive_default(true)
+        .layout_tests(true)
+        .generate_comments(false)
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+        .generate()
+        .expect("bindgen failed on apache-headers/wrapper.h (install libclang-dev)");
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("apache_bindings.rs");
+    bindings.write_to_file(out).expect("writing bindings");
+}

@@ -1,0 +1,151 @@
+//! The command table Apache parses directives with, and the config vectors
+//! (create/merge) that hold their results. Parsing itself is `crate::config`.
+
+use super::ffi;
+use super::module::{dir_config_from, server_config_of};
+use super::pool::{cstr_opt, pool_box, pstrdup};
+use crate::config::{self, AliasMatcher, DirSettings, Origin, Parsed, Scope, ScriptAlias, ServerConfig, table};
+use std::ffi::c_void;
+use std::ptr;
+
+const N: usize = table::DIRECTIVES.len();
+
+/// Apache's view of `table::DIRECTIVES`, terminated by an all-null entry.
+#[repr(transparent)]
+pub struct CommandTable(pub [ffi::command_rec; N + 1]);
+// SAFETY: the table is never written; its pointers are to 'static C strings and functions.
+unsafe impl Sync for CommandTable {}
+
+pub static COMMANDS: CommandTable = CommandTable(build_table());
+
+const fn req_override(spec: &table::DirectiveSpec) -> i32 {
+    let c = spec.contexts;
+    if let table::Status::NotYet(_) = spec.status {
+        // Accept it anywhere, so the user sees our "not implemented yet" message, not Apache's
+        // "not allowed here".
+        return ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_ALL;
+    }
+    let mut o = 0;
+    if c.server || c.vhost {
+        o |= ffi::RSRC_CONF;
+    }
+    if c.directory {
+        o |= ffi::ACCESS_CONF;
+    }
+    if c.htaccess_fileinfo {
+        o |= ffi::OR_FILEINFO;
+    }
+    o
+}
+
+const fn build_table() -> [ffi::command_rec; N + 1] {
+    const END: ffi::command_rec = ffi::command_rec {
+        name: ptr::null(),
+        func: ffi::cmd_func { raw_args: None },
+        cmd_data: ptr::null_mut(),
+        req_override: 0,
+        args_how: 0,
+        errmsg: ptr::null(),
+    };
+    let mut t = [END; N + 1];
+    let mut i = 0;
+    while i < N {
+        let spec = &table::DIRECTIVES[i];
+        t[i] = ffi::command_rec {
+            name: spec.cname.as_ptr(),
+            func: ffi::cmd_func { raw_args: Some(handle_directive) },
+            cmd_data: ptr::without_provenance_mut(i),
+            req_override: req_override(spec),
+            args_how: ffi::cmd_how_RAW_ARGS,
+            errmsg: spec.csyntax.as_ptr(),
+        };
+        i += 1;
+    }
+    t
+}
+
+/// Every directive lands here; `cmd->info` is its index in `table::DIRECTIVES`.
+unsafe extern "C" fn handle_directive(
+    cmd: *mut ffi::cmd_parms,
+    mconfig: *mut c_void,
+    args: *const std::os::raw::c_char,
+) -> *const std::os::raw::c_char {
+    // SAFETY: Apache passes a valid cmd_parms for the duration of this call.
+    let cmd = unsafe { &*cmd };
+    let spec = &table::DIRECTIVES[cmd.info as usize];
+    let raw = cstr_opt(args).unwrap_or("");
+    // SAFETY: cmd.server is the server_rec being configured.
+    let is_vhost = unsafe { (*cmd.server).is_virtual } != 0;
+    let scope = if !cmd.path.is_null() {
+        Scope::Directory
+    } else if is_vhost {
+        Scope::VirtualHost
+    } else {
+        Scope::Server
+    };
+    match config::parse_directive(spec.name(), raw, scope).and_then(|parsed| store(cmd, mconfig, scope, parsed)) {
+        Ok(()) => ptr::null(),
+        Err(msg) => pstrdup(cmd.pool, &msg),
+    }
+}
+
+fn origin_of(cmd: &ffi::cmd_parms) -> Origin {
+    if cmd.directive.is_null() {
+        return Origin::default();
+    }
+    // SAFETY: a non-null cmd->directive is the config tree node being processed.
+    let d = unsafe { &*cmd.directive };
+    Origin { file: cstr_opt(d.filename).unwrap_or("").to_string(), line: d.line_num as u32 }
+}
+
+fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, parsed: Parsed) -> Result<(), String> {
+    let server = server_config_of(cmd.server);
+    match parsed {
+        Parsed::Alias { is_regex, pattern, target, options } => {
+            let matcher = if is_regex {
+                let cpat = super::pool::cstring(&pattern);
+                // SAFETY: ap_pregcomp compiles into cmd->pool, which outlives the config.
+                let re = unsafe { ffi::ap_pregcomp(cmd.pool, cpat.as_ptr(), ffi::AP_REG_EXTENDED as i32) };
+                if re.is_null() {
+                    return Err(format!("WSGIScriptAliasMatch: '{pattern}' is not a valid regular expression"));
+                }
+                AliasMatcher::Regex { source: pattern, compiled: re as *const c_void }
+            } else {
+                AliasMatcher::Prefix(pattern)
+            };
+            server.aliases.push(ScriptAlias { matcher, target, options, origin: origin_of(cmd) });
+        }
+        Parsed::Dir(d) => {
+            let target = if scope == Scope::Directory { dir_config_from(mconfig) } else { &mut server.dir };
+            *target = DirSettings::merged(target, &d);
+        }
+        Parsed::Python(p) => server.python.apply(p),
+        Parsed::SocketPrefix(prefix) => {
+            let cpre = super::pool::cstring(&prefix);
+            // SAFETY: ap_server_root_relative allocates the result in cmd->pool.
+            let abs = unsafe { ffi::ap_server_root_relative(cmd.pool, cpre.as_ptr()) };
+            server.socket_prefix = Some(cstr_opt(abs).unwrap_or(&prefix).to_string());
+        }
+    }
+    Ok(())
+}
+
+pub unsafe extern "C" fn create_server_config(pool: *mut ffi::apr_pool_t, _s: *mut ffi::server_rec) -> *mut c_void {
+    pool_box(pool, ServerConfig::default()) as *mut c_void
+}
+
+pub unsafe extern "C" fn merge_server_config(pool: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
+    // SAFETY: Apache passes two configs we created in create/merge_server_config.
+    let (base, add) = unsafe { (&*(base as *const ServerConfig), &*(add as *const ServerConfig)) };
+    pool_box(pool, ServerConfig::merged(base, add)) as *mut c_void
+}
+
+pub unsafe extern "C" fn create_dir_config(pool: *mut ffi::apr_pool_t, _dir: *mut std::os::raw::c_char) -> *mut c_void {
+    pool_box(pool, DirSettings::default()) as *mut c_void
+}
+
+pub unsafe extern "C" fn merge_dir_config(pool: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
+    // SAFETY: Apache passes two configs we created in create/merge_dir_config.
+    let (base, add) = unsafe { (&*(base as *const DirSettings), &*(add as *const DirSettings)) };
+    pool_box(pool, DirSettings::merged(base, add)) as *mut c_void
+}

@@ -1,0 +1,359 @@
+//! A safe view of the request being handled, and the embedded-mode transport over it.
+
+use super::ffi;
+use super::log::{self, Level};
+use super::pool::{cbytes_opt, cstr_opt, cstring, pstrdup};
+use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
+use std::ffi::c_void;
+use std::os::fd::RawFd;
+use std::ptr;
+
+/// A request Apache handed to one of our hooks; valid for the duration of that hook call.
+#[derive(Clone, Copy)]
+pub struct Request {
+    r: *mut ffi::request_rec,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Missing,
+    Regular,
+    Directory,
+    Other,
+}
+
+impl Request {
+    /// # Safety
+    /// `r` must be the live request_rec Apache passed to the current hook.
+    pub unsafe fn from_raw(r: *mut ffi::request_rec) -> Request {
+        Request { r }
+    }
+
+    pub fn raw(&self) -> *mut ffi::request_rec {
+        self.r
+    }
+
+    fn rec(&self) -> &ffi::request_rec {
+        // SAFETY: per from_raw's contract the request outlives this wrapper's use.
+        unsafe { &*self.r }
+    }
+
+    pub fn pool(&self) -> *mut ffi::apr_pool_t {
+        self.rec().pool
+    }
+
+    pub fn server(&self) -> *mut ffi::server_rec {
+        self.rec().server
+    }
+
+    pub fn uri(&self) -> &str {
+        cstr_opt(self.rec().uri).unwrap_or("")
+    }
+
+    pub fn filename(&self) -> &str {
+        cstr_opt(self.rec().filename).unwrap_or("")
+    }
+
+    pub fn handler(&self) -> Option<&str> {
+        cstr_opt(self.rec().handler)
+    }
+
+    pub fn method(&self) -> &str {
+        cstr_opt(self.rec().method).unwrap_or("")
+    }
+
+    pub fn set_filename(&self, path: &str) {
+        let p = pstrdup(self.pool(), path);
+        // SAFETY: the string lives in the request pool, as Apache expects of r->filename.
+        unsafe { (*self.r).filename = p };
+    }
+
+    pub fn set_handler(&self, handler: &'static std::ffi::CStr) {
+        // SAFETY: a 'static string outlives the request.
+        unsafe { (*self.r).handler = handler.as_ptr() };
+    }
+
+    pub fn file_kind(&self) -> FileKind {
+        match self.rec().finfo.filetype {
+            ffi::apr_filetype_e_APR_NOFILE => FileKind::Missing,
+            ffi::apr_filetype_e_APR_REG => FileKind::Regular,
+            ffi::apr_filetype_e_APR_DIR => FileKind::Directory,
+            _ => FileKind::Other,
+        }
+    }
+
+    /// The script's modification time in microseconds, from Apache's own stat of it.
+    pub fn file_mtime(&self) -> i64 {
+        self.rec().finfo.mtime
+    }
+
+    pub fn path_info(&self) -> &str {
+        cstr_opt(self.rec().path_info).unwrap_or("")
+    }
+
+    pub fn allows_exec_cgi(&self) -> bool {
+        // SAFETY: ap_allow_options reads the request's merged core config.
+        (unsafe { ffi::ap_allow_options(self.r) } & ffi::OPT_EXECCGI) != 0
+    }
+
+    pub fn header_in(&self, name: &str) -> Option<&[u8]> {
+        let key = cstring(name);
+        // SAFETY: headers_in is the request's live table; the value lives in the request pool.
+        cbytes_opt(unsafe { ffi::apr_table_get(self.rec().headers_in, key.as_ptr()) })
+    }
+
+    pub fn request_time_us(&self) -> i64 {
+        self.rec().request_time
+    }
+
+    pub fn log_id(&self) -> Option<&str> {
+        cstr_opt(self.rec().log_id)
+    }
+
+    pub fn connection_log_id(&self) -> Option<&str> {
+        // SAFETY: every request has a live connection.
+        cstr_opt(unsafe { (*self.rec().connection).log_id })
+    }
+
+    pub fn local_port(&self) -> u16 {
+        // SAFETY: the connection's local address is set by the core for every connection.
+        unsafe {
+            let addr = (*self.rec().connection).local_addr;
+            if addr.is_null() { 0 } else { (*addr).port }
+        }
+    }
+
+    pub fn local_ip(&self) -> &str {
+        // SAFETY: as above.
+        cstr_opt(unsafe { (*self.rec().connection).local_ip }).unwrap_or("")
+    }
+
+    /// Whether the first output filter transforms content (DEFLATE, INCLUDES, cache...), so a
+    /// HEAD request needs the body computed as for GET (WSGIMapHEADToGET Auto).
+    pub fn has_content_filter(&self) -> bool {
+        // SAFETY: output_filters is the request's live filter chain; frec is always set.
+        unsafe {
+            let f = self.rec().output_filters;
+            !f.is_null() && !(*f).frec.is_null() && (*(*f).frec).ftype < ffi::ap_filter_type_AP_FTYPE_PROTOCOL
+        }
+    }
+
+    /// Apache's CGI variables for this request (headers as HTTP_*, server and connection
+    /// facts, SetEnv values), computed by Apache's own helpers.
+    pub fn cgi_variables(&self) -> Vec<(&[u8], &[u8])> {
+        // SAFETY: these helpers fill r->subprocess_env from the live request.
+        unsafe {
+            ffi::ap_add_common_vars(self.r);
+            ffi::ap_add_cgi_vars(self.r);
+        }
+        table_entries(self.rec().subprocess_env)
+    }
+
+    /// Prepares to read the body. Err(status) for bodies we refuse (411 for chunked unless
+    /// allowed, 413 over LimitRequestBody, 400 for a bad Content-Length).
+    pub fn setup_body(&self, allow_chunked: bool) -> Result<(), i32> {
+        let policy = if allow_chunked { ffi::REQUEST_CHUNKED_DECHUNK } else { ffi::REQUEST_CHUNKED_ERROR };
+        // SAFETY: called once per request before any body read.
+        let status = unsafe { ffi::ap_setup_client_block(self.r, policy) };
+        if status == ffi::OK { Ok(()) } else { Err(status) }
+    }
+
+    pub fn log(&self, level: Level, msg: &str) {
+        log::request(level, self.r, msg);
+    }
+
+    /// WSGIScriptAliasMatch: `target` with $1..$9 filled in, if `compiled` (an ap_regex_t from
+    /// the config) matches the URI.
+    pub fn regex_substitute(&self, compiled: *const c_void, target: &str) -> Option<String> {
+        const N: usize = ffi::AP_MAX_REG_MATCH as usize;
+        let mut matches = [ffi::ap_regmatch_t::default(); N];
+        let uri = self.rec().uri;
+        let target_c = cstring(target);
+        // SAFETY: compiled is a regex Apache compiled into the config pool; matches has room
+        // for N entries; ap_pregsub allocates its result in the request pool.
+        unsafe {
+            if ffi::ap_regexec(compiled as *const ffi::ap_regex_t, uri, N, matches.as_mut_ptr(), 0) != 0 {
+                return None;
+            }
+            let out = ffi::ap_pregsub(self.pool(), target_c.as_ptr(), uri, N, matches.as_mut_ptr());
+            cstr_opt(out).map(str::to_string)
+        }
+    }
+
+    /// A note in r->notes (string lives in the request pool).
+    pub fn set_note(&self, key: &'static std::ffi::CStr, value: &'static std::ffi::CStr) {
+        // SAFETY: both strings are 'static; notes is the request's live table.
+        unsafe { ffi::apr_table_setn(self.rec().notes, key.as_ptr(), value.as_ptr()) };
+    }
+
+    /// A variable from SetEnv/SetEnvIf/RewriteRule [E=] (for %{ENV:name}).
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        let key = cstring(name);
+        // SAFETY: subprocess_env is the request's live table.
+        let v = unsafe { ffi::apr_table_get(self.rec().subprocess_env, key.as_ptr()) };
+        cstr_opt(v).map(str::to_string).or_else(|| std::env::var(name).ok())
+    }
+}
+
+/// (key, value) pairs of an APR table.
+fn table_entries<'a>(t: *const ffi::apr_table_t) -> Vec<(&'a [u8], &'a [u8])> {
+    if t.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: an apr_table_t starts with its apr_array_header_t of apr_table_entry_t
+    // (apr_table_elts); entries live as long as the request pool.
+    unsafe {
+        let arr = &*(t as *const ffi::apr_array_header_t);
+        let entries = std::slice::from_raw_parts(arr.elts as *const ffi::apr_table_entry_t, arr.nelts as usize);
+        entries.iter().filter_map(|e| Some((cbytes_opt(e.key)?, cbytes_opt(e.val).unwrap_or(b"")))).collect()
+    }
+}
+
+/// Embedded mode: the WSGI core's transport over Apache's request and output filters.
+pub struct ApacheTransport {
+    request: Request,
+    brigade: *mut ffi::apr_bucket_brigade,
+    body_asked: bool,
+    head_only: bool,
+    enable_sendfile: bool,
+}
+
+impl ApacheTransport {
+    pub fn new(request: Request, enable_sendfile: bool) -> ApacheTransport {
+        let r = request.rec();
+        // SAFETY: a brigade in the request pool using the connection's bucket allocator.
+        let brigade = unsafe { ffi::apr_brigade_create(r.pool, (*r.connection).bucket_alloc) };
+        ApacheTransport { request, brigade, body_asked: false, head_only: r.header_only != 0, enable_sendfile }
+    }
+
+    fn append(&mut self, chunks: &[&[u8]]) {
+        for chunk in chunks.iter().filter(|c| !c.is_empty()) {
+            // SAFETY: transient buckets point into bytes the caller keeps alive until pass()
+            // returns; filters that keep data past that copy it (setaside).
+            unsafe { ffi::wsgi_shim_brigade_append_transient(self.brigade, chunk.as_ptr() as *const _, chunk.len()) };
+        }
+    }
+
+    fn pass(&mut self) -> Result<(), ClientGone> {
+        let r = self.request.raw();
+        // SAFETY: passing our brigade down the request's output filters, then emptying it.
+        unsafe {
+            let status = ffi::ap_pass_brigade((*r).output_filters, self.brigade);
+            ffi::apr_brigade_cleanup(self.brigade as *mut c_void);
+            if status != 0 || (*(*r).connection).aborted != 0 {
+                return Err(ClientGone);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Transport for ApacheTransport {
+    fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        let r = self.request.raw();
+        if !self.body_asked {
+            self.body_asked = true;
+            // SAFETY: after ap_setup_client_block; sends "100 Continue" if the client waits.
+            if unsafe { ffi::ap_should_client_block(r) } == 0 {
+                return Ok(0);
+            }
+        }
+        // SAFETY: reads into a valid buffer of buf.len() bytes.
+        let n = unsafe { ffi::ap_get_client_block(r, buf.as_mut_ptr() as *mut _, buf.len() as ffi::apr_size_t) };
+        if n < 0 { Err("the client connection was closed or timed out while reading the request body".into()) } else { Ok(n as usize) }
+    }
+
+    fn set_response_head(&mut self, code: u16, status_line: &str, headers: &[(String, String)]) {
+        let r = self.request.raw();
+        let pool = self.request.pool();
+        // SAFETY: status fields and headers are set before any output, with strings
+        // allocated in the request pool.
+        unsafe {
+            (*r).status = code as i32;
+            (*r).status_line = pstrdup(pool, status_line);
+            for (name, value) in headers {
+                if name.eq_ignore_ascii_case("content-type") {
+                    ffi::ap_set_content_type(r, pstrdup(pool, value));
+                } else if name.eq_ignore_ascii_case("content-length") {
+                    if let Ok(n) = value.trim().parse::<i64>() {
+                        ffi::ap_set_content_length(r, n);
+                    }
+                } else {
+                    ffi::apr_table_add((*r).headers_out, pstrdup(pool, name), pstrdup(pool, value));
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, chunks: &[&[u8]], flush: bool) -> Result<(), ClientGone> {
+        self.append(chunks);
+        if flush {
+            // SAFETY: appending to our own brigade.
+            unsafe { ffi::wsgi_shim_brigade_append_flush(self.brigade) };
+        }
+        self.pass()
+    }
+
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), ClientGone> {
+        let pool = self.request.pool();
+        // The application closes its file when the response ends; Apache may still be sending
+        // (event MPM write completion), so the bucket gets its own descriptor, closed with the
+        // request pool (destroyed only after the response is written).
+        // SAFETY: dup of a descriptor the application handed us and keeps open during this call.
+        let own = unsafe { libc::dup(fd) };
+        if own < 0 {
+            return Err(ClientGone);
+        }
+        let mut flags = ffi::APR_FOPEN_READ;
+        if self.enable_sendfile {
+            flags |= ffi::APR_FOPEN_SENDFILE_ENABLED;
+        }
+        // SAFETY: wraps `own` in an apr_file_t in the request pool; the cleanup closes it once.
+        unsafe {
+            let mut file: *mut ffi::apr_file_t = ptr::null_mut();
+            let mut os_fd = own;
+            ffi::apr_os_file_put(&mut file, &mut os_fd, flags, pool);
+            ffi::apr_pool_cleanup_register(pool, own as usize as *const c_void, Some(close_fd), Some(ffi::apr_pool_cleanup_null));
+            ffi::apr_brigade_insert_file(self.brigade, file, offset as ffi::apr_off_t, len as ffi::apr_off_t, pool);
+        }
+        self.pass()
+    }
+
+    fn finish(&mut self, last: &[&[u8]]) -> Result<(), ClientGone> {
+        self.append(last);
+        // SAFETY: appending to our own brigade.
+        unsafe { ffi::wsgi_shim_brigade_append_eos(self.brigade) };
+        self.pass()
+    }
+
+    fn abort(&mut self) {
+        let r = self.request.raw();
+        // SAFETY: an error bucket makes the chunk filter withhold the last chunk; marking the
+        // connection non-keepalive makes the client see the truncation.
+        unsafe {
+            (*(*r).connection).keepalive = ffi::ap_conn_keepalive_e_AP_CONN_CLOSE;
+            ffi::wsgi_shim_brigade_append_error(self.brigade, ffi::HTTP_BAD_GATEWAY, (*r).pool);
+            ffi::wsgi_shim_brigade_append_eos(self.brigade);
+        }
+        let _ = self.pass();
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        let level = match level {
+            LogLevel::Error => Level::Error,
+            LogLevel::Warning => Level::Warning,
+            LogLevel::Info => Level::Info,
+        };
+        self.request.log(level, msg);
+    }
+
+    fn is_head(&self) -> bool {
+        self.head_only
+    }
+}
+
+unsafe extern "C" fn close_fd(data: *mut c_void) -> ffi::apr_status_t {
+    // SAFETY: `data` carries the descriptor registered in send_file, closed exactly once here.
+    unsafe { libc::close(data as usize as RawFd) };
+    0
+}

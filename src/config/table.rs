@@ -1,0 +1,127 @@
+//! Every directive of mod_wsgi 6: where it may appear, its syntax, and whether mod_wsgi_rs
+//! implements it yet. Directives not implemented yet are still registered, so that using one
+//! fails at startup with a message naming it instead of Apache's "Invalid command".
+
+/// Where a directive may appear (mod_wsgi's command table, confirmed against `apache2 -t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Contexts {
+    pub server: bool,
+    pub vhost: bool,
+    pub directory: bool,
+    /// Allowed in .htaccess under `AllowOverride FileInfo`.
+    pub htaccess_fileinfo: bool,
+}
+
+const S: Contexts = Contexts { server: true, vhost: false, directory: false, htaccess_fileinfo: false };
+const SV: Contexts = Contexts { server: true, vhost: true, directory: false, htaccess_fileinfo: false };
+const SVD: Contexts = Contexts { server: true, vhost: true, directory: true, htaccess_fileinfo: false };
+const SVDH: Contexts = Contexts { server: true, vhost: true, directory: true, htaccess_fileinfo: true };
+const D: Contexts = Contexts { server: false, vhost: false, directory: true, htaccess_fileinfo: false };
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Implemented,
+    /// Recognised, refused at startup until the named feature lands.
+    NotYet(&'static str),
+}
+
+#[derive(Debug)]
+pub struct DirectiveSpec {
+    /// NUL-terminated because Apache's command table points straight at it.
+    pub cname: &'static std::ffi::CStr,
+    pub contexts: Contexts,
+    pub csyntax: &'static std::ffi::CStr,
+    pub status: Status,
+}
+
+impl DirectiveSpec {
+    pub fn name(&self) -> &'static str {
+        self.cname.to_str().unwrap_or("")
+    }
+    pub fn syntax(&self) -> &'static str {
+        self.csyntax.to_str().unwrap_or("")
+    }
+}
+
+const DAEMON: Status = Status::NotYet("daemon mode");
+const SUBINTERP: Status = Status::NotYet("application groups / sub-interpreters");
+const HOOKS: Status = Status::NotYet("Python access, authentication and dispatch hooks");
+const PROXY: Status = Status::NotYet("trusted proxy headers");
+const TELEMETRY: Status = Status::NotYet("telemetry");
+
+macro_rules! d {
+    ($name:literal, $ctx:expr, $syntax:literal, $status:expr) => {
+        DirectiveSpec { cname: $name, contexts: $ctx, csyntax: $syntax, status: $status }
+    };
+}
+
+pub const DIRECTIVES: &[DirectiveSpec] = &[
+    d!(c"WSGIScriptAlias", SV, c"URL-path /path/to/script.wsgi [process-group=NAME] [application-group=NAME] [callable-object=NAME] [pass-authorization=On|Off]", Status::Implemented),
+    d!(c"WSGIScriptAliasMatch", SV, c"regex /path/to/$1.wsgi [process-group=NAME] [application-group=NAME] [callable-object=NAME] [pass-authorization=On|Off]", Status::Implemented),
+    d!(c"WSGICallableObject", SVDH, c"NAME | %{ENV:variable}", Status::Implemented),
+    d!(c"WSGIPassAuthorization", SVDH, c"On|Off", Status::Implemented),
+    d!(c"WSGIScriptReloading", SVDH, c"On|Off", Status::Implemented),
+    d!(c"WSGIChunkedRequest", SVDH, c"On|Off", Status::Implemented),
+    d!(c"WSGIMapHEADToGET", SVDH, c"On|Off|Auto", Status::Implemented),
+    d!(c"WSGIEnableSendfile", SVDH, c"On|Off", Status::Implemented),
+    d!(c"WSGIApplicationGroup", SVD, c"%{GLOBAL}", Status::Implemented),
+    d!(c"WSGIProcessGroup", SVD, c"%{GLOBAL}", Status::Implemented),
+    d!(c"WSGIPythonHome", S, c"/path/to/prefix-or-virtualenv", Status::Implemented),
+    d!(c"WSGIPythonPath", S, c"/dir[:/dir...]", Status::Implemented),
+    d!(c"WSGIPythonOptimize", S, c"0|1|2", Status::Implemented),
+    d!(c"WSGIPythonHashSeed", S, c"random|0..4294967295", Status::Implemented),
+    d!(c"WSGIPythonWarnings", S, c"action:message:category:module:line (as python -W)", Status::Implemented),
+    d!(c"WSGIDontWriteBytecode", S, c"On|Off", Status::Implemented),
+    d!(c"WSGISocketPrefix", S, c"/path/prefix", Status::Implemented),
+    // Recognised, not implemented yet.
+    d!(c"WSGIDaemonProcess", SV, c"NAME [options]", DAEMON),
+    d!(c"WSGISocketRotation", S, c"On|Off", DAEMON),
+    d!(c"WSGIAcceptMutex", S, c"default|flock|fcntl|sysvsem|posixsem|pthread", DAEMON),
+    d!(c"WSGIErrorOverride", SVDH, c"On|Off", DAEMON),
+    d!(c"WSGIIgnoreActivity", SVDH, c"On|Off", DAEMON),
+    d!(c"WSGIRestrictProcess", SVD, c"GROUP ...", DAEMON),
+    d!(c"WSGIRestrictEmbedded", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIImportScript", SV, c"/path/script.py process-group=NAME application-group=NAME", SUBINTERP),
+    d!(c"WSGIHandlerScript", SVD, c"NAME /path/script.py [options]", SUBINTERP),
+    d!(c"WSGIPythonEggs", S, c"/path", SUBINTERP),
+    d!(c"WSGISwitchInterval", S, c"seconds", SUBINTERP),
+    d!(c"WSGIDestroyInterpreter", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIPerInterpreterGIL", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIFreeThreading", S, c"On|Off", SUBINTERP),
+    d!(c"<WSGIInterpreterOptions", S, c"[process-group=NAME] [application-group=NAME]>", SUBINTERP),
+    d!(c"WSGIRestrictStdin", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIRestrictStdout", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIRestrictSignal", S, c"On|Off", SUBINTERP),
+    d!(c"WSGICaseSensitivity", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIServerMetrics", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIVerboseDebugging", S, c"On|Off", SUBINTERP),
+    d!(c"WSGIPassApacheRequest", SVD, c"On|Off", SUBINTERP),
+    d!(c"WSGIDispatchScript", SVD, c"/path/script.py [application-group=NAME]", HOOKS),
+    d!(c"WSGIAccessScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
+    d!(c"WSGIAuthUserScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
+    d!(c"WSGIAuthGroupScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
+    d!(c"WSGIGroupAuthoritative", D, c"On|Off", HOOKS),
+    d!(c"WSGITrustedProxyHeaders", SVDH, c"HEADER ...", PROXY),
+    d!(c"WSGITrustedProxies", SVDH, c"IP|CIDR ...", PROXY),
+    d!(c"WSGITelemetryService", S, c"unix:/path [interval=N]", TELEMETRY),
+    d!(c"WSGISlowRequests", S, c"seconds", TELEMETRY),
+    d!(c"WSGITelemetryOptions", S, c"flags", TELEMETRY),
+];
+
+pub fn find(name: &str) -> Option<&'static DirectiveSpec> {
+    DIRECTIVES.iter().find(|d| d.name().eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            assert!(DIRECTIVES[i + 1..].iter().all(|e| e.name() != d.name()), "{} twice", d.name());
+            assert_eq!(find(&d.name().to_lowercase()).unwrap().name(), d.name());
+        }
+        assert!(find("WSGINoSuchThing").is_none());
+    }
+}

@@ -1,0 +1,155 @@
+//! The `mod_wsgi` module each interpreter gets (native functions + mod_wsgi.py), and the
+//! objects the request path needs from it, looked up once instead of per request.
+
+use super::exceptions::{OrRaise, PyRes};
+use super::native::MethodDef;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule, PyTuple};
+use std::sync::OnceLock;
+
+/// A strong reference owned by an interpreter's registry for the interpreter's life.
+pub struct PyRef(*mut ffi::PyObject);
+
+// SAFETY: the pointer is only dereferenced (through `bind`) by threads holding the GIL of the
+// interpreter that owns it; the reference is never released while that interpreter lives.
+unsafe impl Send for PyRef {}
+// SAFETY: as above.
+unsafe impl Sync for PyRef {}
+
+impl PyRef {
+    pub fn new(obj: Bound<'_, PyAny>) -> PyRef {
+        PyRef(obj.into_ptr())
+    }
+    pub fn bind<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        // SAFETY: the registry holds a strong reference, so the object is alive; GIL held.
+        unsafe { Bound::from_borrowed_ptr(py, self.0) }
+    }
+    pub fn as_ptr(&self) -> *mut ffi::PyObject {
+        self.0
+    }
+}
+
+/// Facts about this process the environ and the `mod_wsgi` module report.
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    pub multithread: bool,
+    pub multiprocess: bool,
+    pub maximum_processes: i64,
+    pub threads_per_process: i64,
+    pub apache_version: (i64, i64, i64),
+    pub server_description: String,
+    pub process_group: String,
+    pub application_group: String,
+}
+
+/// The version of mod_wsgi whose interface we provide (apps test `mod_wsgi.version`).
+pub const MOD_WSGI_VERSION: (i64, i64, i64) = (6, 1, 1);
+
+pub struct Glue {
+    pub module: PyRef,
+    pub input_class: PyRef,
+    pub errors_for: PyRef,
+    pub file_wrapper_class: PyRef,
+    pub snapshot_before_load: PyRef,
+    pub record_after_load: PyRef,
+    pub purge_for_reload: PyRef,
+    pub sendfile_info: PyRef,
+    pub environ_template: PyRef,
+    pub builtins_compile: PyRef,
+    pub builtins_exec: PyRef,
+    pub module_type: PyRef,
+    pub sys_modules: PyRef,
+}
+
+static MAIN: OnceLock<Glue> = OnceLock::new();
+
+/// The main interpreter's glue; only valid after `install` succeeded.
+pub fn main_glue() -> Option<&'static Glue> {
+    MAIN.get()
+}
+
+const SOURCE: &str = include_str!("mod_wsgi.py");
+
+/// Builds the `mod_wsgi` module in the current interpreter and registers it in sys.modules.
+/// `natives` are injected as module globals before mod_wsgi.py runs.
+pub fn install(py: Python<'_>, info: &ProcessInfo, natives: &[(&str, &'static MethodDef)], python_path: &[String]) -> PyRes<()> {
+    let module = PyModule::new(py, "mod_wsgi").or_raise(py)?;
+    let m = module.as_any();
+    for (name, def) in natives {
+        let f = def.bind(py, &py.None().into_bound(py)).or_raise(py)?;
+        m.setattr(*name, f).or_raise(py)?;
+    }
+    m.setattr("version", MOD_WSGI_VERSION).or_raise(py)?;
+    m.setattr("mod_wsgi_rs_version", env!("CARGO_PKG_VERSION")).or_raise(py)?;
+    m.setattr("process_group", info.process_group.as_str()).or_raise(py)?;
+    m.setattr("application_group", info.application_group.as_str()).or_raise(py)?;
+    m.setattr("maximum_processes", info.maximum_processes).or_raise(py)?;
+    m.setattr("threads_per_process", info.threads_per_process).or_raise(py)?;
+    m.setattr("__file__", "<mod_wsgi_rs>/mod_wsgi.py").or_raise(py)?;
+
+    let builtins = py.import("builtins").or_raise(py)?;
+    let compile = builtins.getattr("compile").or_raise(py)?;
+    let exec = builtins.getattr("exec").or_raise(py)?;
+    let code = compile.call1((SOURCE, "<mod_wsgi_rs>/mod_wsgi.py", "exec")).or_raise(py)?;
+    exec.call1((code, module.dict())).or_raise(py)?;
+
+    let sys = py.import("sys").or_raise(py)?;
+    let sys_modules = sys.getattr("modules").or_raise(py)?;
+    sys_modules.set_item("mod_wsgi", &module).or_raise(py)?;
+    m.call_method0("_install_process_streams").or_raise(py)?;
+    if !python_path.is_empty() {
+        m.call_method1("_add_python_path", (python_path.to_vec(),)).or_raise(py)?;
+    }
+    sys.setattr("argv", vec!["mod_wsgi"]).or_raise(py)?;
+
+    let apache = PyModule::new(py, "apache").or_raise(py)?;
+    apache.setattr("version", info.apache_version).or_raise(py)?;
+    apache.setattr("maximum_processes", info.maximum_processes).or_raise(py)?;
+    apache.setattr("threads_per_process", info.threads_per_process).or_raise(py)?;
+    apache.setattr("description", info.server_description.as_str()).or_raise(py)?;
+    sys_modules.set_item("apache", &apache).or_raise(py)?;
+
+    let file_wrapper = m.getattr("FileWrapper").or_raise(py)?;
+    let template = PyDict::new(py);
+    template.set_item("wsgi.version", PyTuple::new(py, [1, 0]).or_raise(py)?).or_raise(py)?;
+    template.set_item("wsgi.multithread", info.multithread).or_raise(py)?;
+    template.set_item("wsgi.multiprocess", info.multiprocess).or_raise(py)?;
+    template.set_item("wsgi.run_once", false).or_raise(py)?;
+    template.set_item("wsgi.input_terminated", true).or_raise(py)?;
+    template.set_item("wsgi.file_wrapper", &file_wrapper).or_raise(py)?;
+    template.set_item("apache.version", info.apache_version).or_raise(py)?;
+    template.set_item("mod_wsgi.version", MOD_WSGI_VERSION).or_raise(py)?;
+    template.set_item("mod_wsgi.process_group", info.process_group.as_str()).or_raise(py)?;
+    template.set_item("mod_wsgi.application_group", info.application_group.as_str()).or_raise(py)?;
+    template.set_item("mod_wsgi.queue_start", 0.0).or_raise(py)?;
+    template.set_item("mod_wsgi.daemon_start", 0.0).or_raise(py)?;
+    template.set_item("mod_wsgi.server_pid", std::process::id().to_string()).or_raise(py)?;
+
+    let glue = Glue {
+        input_class: PyRef::new(m.getattr("Input").or_raise(py)?),
+        errors_for: PyRef::new(m.getattr("_errors_for").or_raise(py)?),
+        file_wrapper_class: PyRef::new(file_wrapper),
+        snapshot_before_load: PyRef::new(m.getattr("_snapshot_before_load").or_raise(py)?),
+        record_after_load: PyRef::new(m.getattr("_record_after_load").or_raise(py)?),
+        purge_for_reload: PyRef::new(m.getattr("_purge_for_reload").or_raise(py)?),
+        sendfile_info: PyRef::new(m.getattr("_sendfile_info").or_raise(py)?),
+        environ_template: PyRef::new(template.into_any()),
+        builtins_compile: PyRef::new(compile),
+        builtins_exec: PyRef::new(exec),
+        module_type: PyRef::new(py.import("types").or_raise(py)?.getattr("ModuleType").or_raise(py)?),
+        sys_modules: PyRef::new(sys_modules),
+        module: PyRef::new(module.into_any()),
+    };
+    // A second install in the same process cannot happen (child_init runs once).
+    let _ = MAIN.set(glue);
+    Ok(())
+}
+
+impl PyRef {
+    /// Takes the registry's reference back as an owned Bound (dropping it releases it).
+    pub fn into_owned<'py>(self, py: Python<'py>) -> Bound<'py, PyAny> {
+        // SAFETY: PyRef owns exactly one strong reference, transferred here; GIL held.
+        unsafe { Bound::from_owned_ptr(py, self.0) }
+    }
+}

@@ -1,0 +1,238 @@
+# The Python half of the `mod_wsgi` module, executed once per interpreter by mod_wsgi_rs.
+# Native functions are injected before this runs: _read(state, size, exact) and
+# _log(state, data) take the per-request capsule; _process_log(data) logs for whatever request
+# this thread is serving.
+import io
+import os
+import sys
+import sysconfig
+
+
+class FileWrapper:
+    """wsgi.file_wrapper. A regular file with a working fileno()/tell() is sent by Apache
+    (file bucket, sendfile); anything else is iterated in `blksize` reads."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, 'close'):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+class Input:
+    """wsgi.input: reads never block past the end of the body; read(), readline() and
+    iteration share one buffer."""
+
+    __slots__ = ('_state', '_buffer')
+
+    def __init__(self, state):
+        self._state = state
+        self._buffer = b''
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            data, self._buffer = self._buffer, b''
+            return data + _read(self._state, -1, True)
+        buffered = self._buffer
+        if len(buffered) >= size:
+            self._buffer = buffered[size:]
+            return buffered[:size]
+        self._buffer = b''
+        return buffered + _read(self._state, size - len(buffered), True)
+
+    def readline(self, size=-1):
+        if size is None:
+            size = -1
+        buffered = self._buffer
+        start = 0
+        while True:
+            newline = buffered.find(b'\n', start)
+            if newline >= 0 and (size < 0 or newline < size):
+                cut = newline + 1
+                break
+            if 0 <= size <= len(buffered):
+                cut = size
+                break
+            start = len(buffered)
+            want = 8192 if size < 0 else max(size - len(buffered), 1)
+            more = _read(self._state, want, False)
+            if not more:
+                cut = len(buffered)
+                break
+            buffered += more
+        self._buffer = buffered[cut:]
+        return buffered[:cut]
+
+    def readlines(self, hint=-1):
+        if hint is None:
+            hint = -1
+        lines, total = [], 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def close(self):
+        pass
+
+
+class _LogStream(io.RawIOBase):
+    """Bytes written here become error-log lines."""
+
+    def __init__(self, write, state=None):
+        self._write = write
+        self._state = state
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        data = bytes(data)
+        if self._state is None:
+            self._write(data)
+        else:
+            self._write(self._state, data)
+        return len(data)
+
+
+def _text_stream(raw):
+    stream = io.TextIOWrapper(raw, encoding='utf-8', errors='replace', line_buffering=True, write_through=True)
+    stream.mode = 'w'
+    return stream
+
+
+def _errors_for(state):
+    return _text_stream(_LogStream(_log, state))
+
+
+def _install_process_streams():
+    # print() and sys.stderr go to the error log, decorated with the request being served.
+    sys.stdout = _text_stream(_LogStream(_process_log))
+    sys.stderr = _text_stream(_LogStream(_process_log))
+
+
+def _add_python_path(entries):
+    # As mod_wsgi: site.addsitedir() each (so .pth files work), then move what was added
+    # to the front of sys.path.
+    import site
+    before = list(sys.path)
+    for entry in entries:
+        site.addsitedir(entry)
+    added = [p for p in sys.path if p not in before]
+    sys.path[:] = added + [p for p in sys.path if p not in added]
+
+
+# --- reloading -----------------------------------------------------------------------------
+# mod_wsgi re-executes a touched script but keeps every module it imported, so an edited
+# submodule is still served stale. We also drop the application's own modules (anything not
+# in the standard library or site-packages) that changed on disk or that the script loaded.
+
+def _system_dirs():
+    dirs = set()
+    for key in ('stdlib', 'platstdlib', 'purelib', 'platlib'):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            dirs.add(os.path.realpath(path))
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        dirs.add(os.path.realpath(os.path.join(prefix, 'lib')))
+    try:
+        import site
+        dirs.update(os.path.realpath(p) for p in site.getsitepackages())
+    except Exception:
+        pass
+    return tuple(d.rstrip(os.sep) + os.sep for d in dirs)
+
+
+_SYSTEM_DIRS = None
+
+
+def _application_modules():
+    """{name: (file, mtime)} of loaded modules that belong to the application."""
+    global _SYSTEM_DIRS
+    if _SYSTEM_DIRS is None:
+        _SYSTEM_DIRS = _system_dirs()
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, '__file__', None)
+        if not path or name.startswith('_mod_wsgi_'):
+            continue
+        try:
+            real = os.path.realpath(path)
+            if real.startswith(_SYSTEM_DIRS):
+                continue
+            found[name] = (real, os.stat(real).st_mtime_ns)
+        except (OSError, TypeError, ValueError):
+            continue
+    return found
+
+
+def _snapshot_before_load():
+    return set(sys.modules)
+
+
+def _record_after_load(before):
+    """What a script's import pulled in, for the next reload: (its own app modules, mtimes)."""
+    modules = _application_modules()
+    own = {name for name in modules if name not in before}
+    return own, modules
+
+
+def _purge_for_reload(record):
+    """Drops the script's own modules and any application module changed since the load."""
+    if record is None:
+        return []
+    own, seen = record
+    now = _application_modules()
+    stale = set(n for n in own if n in sys.modules)
+    stale.update(n for n, (path, mtime) in now.items() if n in seen and seen[n][1] != mtime)
+    for name in stale:
+        module = sys.modules.pop(name, None)
+        path = getattr(module, '__file__', None)
+        if path and path.endswith('.py'):
+            # A byte-code cache written in the same second as the edit would look fresh.
+            try:
+                import importlib.util
+                os.unlink(importlib.util.cache_from_source(path))
+            except (OSError, NotImplementedError, ValueError):
+                pass
+    if stale:
+        import importlib
+        importlib.invalidate_caches()
+    return sorted(stale)
+
+
+def _sendfile_info(wrapper):
+    """(fd, offset, size) when a FileWrapper's file can be sent by the server, else None."""
+    import stat
+    filelike = wrapper.filelike
+    try:
+        fd = filelike.fileno()
+        offset = filelike.tell()
+        info = os.fstat(fd)
+    except Exception:
+        return None
+    if not stat.S_ISREG(info.st_mode) or offset > info.st_size:
+        return None
+    return fd, offset, info.st_size

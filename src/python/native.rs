@@ -1,0 +1,139 @@
+//! Native callables without pyo3's `#[pyclass]`/`#[pyfunction]` (their type objects and
+//! statics are process-wide, unsafe with sub-interpreters): a static `PyMethodDef` bound to a
+//! `PyCapsule` that carries per-request Rust state. Capsules and bound C functions are built-in
+//! types, so this works the same in every interpreter.
+
+use super::exceptions::Raised;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use std::cell::UnsafeCell;
+use std::ffi::{CStr, c_void};
+
+/// A `PyMethodDef` that can live in a `static` (CPython wants a `*mut` to it).
+pub struct MethodDef(UnsafeCell<ffi::PyMethodDef>);
+
+// SAFETY: CPython only reads the definition after creation; we never mutate it.
+unsafe impl Sync for MethodDef {}
+
+/// Signature of a METH_FASTCALL|METH_KEYWORDS function.
+pub type FastCall = unsafe extern "C" fn(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject;
+
+impl MethodDef {
+    pub const fn new(name: &'static CStr, func: FastCall, doc: &'static CStr) -> MethodDef {
+        MethodDef(UnsafeCell::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: func },
+            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: doc.as_ptr(),
+        }))
+    }
+
+    /// A callable object for this function with `slf` as its first C argument.
+    pub fn bind<'py>(&'static self, py: Python<'py>, slf: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: the definition is 'static; PyCFunction_New returns a new reference or NULL
+        // with an exception set; slf is a live object.
+        unsafe {
+            let f = ffi::PyCFunction_New(self.0.get(), slf.as_ptr());
+            Bound::from_owned_ptr_or_err(py, f)
+        }
+    }
+}
+
+const CAPSULE_NAME: &CStr = c"mod_wsgi_rs.state";
+
+unsafe extern "C" fn drop_capsule<T>(capsule: *mut ffi::PyObject) {
+    // SAFETY: the capsule was created by `capsule::<T>` from Box<T>::into_raw; CPython calls
+    // the destructor once, with the GIL held.
+    unsafe {
+        let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
+        if !p.is_null() {
+            drop(Box::from_raw(p as *mut T));
+        }
+    }
+}
+
+/// Wraps `value` in a capsule that drops it when the last reference goes.
+pub fn capsule<'py, T: 'static>(py: Python<'py>, value: T) -> PyResult<Bound<'py, PyAny>> {
+    let raw = Box::into_raw(Box::new(value));
+    // SAFETY: raw is a valid heap pointer; on failure we reclaim it.
+    unsafe {
+        let cap = ffi::PyCapsule_New(raw as *mut c_void, CAPSULE_NAME.as_ptr(), Some(drop_capsule::<T>));
+        if cap.is_null() {
+            drop(Box::from_raw(raw));
+        }
+        Bound::from_owned_ptr_or_err(py, cap)
+    }
+}
+
+/// The value inside a capsule made by `capsule::<T>`.
+///
+/// # Safety
+/// `capsule` must have been created by `capsule::<T>` with the same `T`.
+pub unsafe fn capsule_value<'a, T>(capsule: *mut ffi::PyObject) -> Option<&'a T> {
+    // SAFETY: per the contract, the pointer is a live Box<T> owned by the capsule, which the
+    // caller keeps alive (it is `self` of the running call).
+    unsafe {
+        let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
+        (p as *const T).as_ref()
+    }
+}
+
+/// Positional and keyword arguments of a fastcall, as borrowed objects.
+pub struct Args<'py> {
+    pub positional: Vec<Bound<'py, PyAny>>,
+    pub keywords: Vec<(String, Bound<'py, PyAny>)>,
+}
+
+/// Collects fastcall arguments.
+///
+/// # Safety
+/// `args`, `nargs` and `kwnames` must be the arguments CPython passed to a fastcall function.
+pub unsafe fn collect_args<'py>(
+    py: Python<'py>,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> Args<'py> {
+    // SAFETY: decoding the flag bits of a vectorcall argument count.
+    let n = unsafe { ffi::PyVectorcall_NARGS(nargs as usize) } as usize;
+    let mut positional = Vec::with_capacity(n);
+    let mut keywords = Vec::new();
+    // SAFETY: CPython passes n positional references followed by one per keyword name; all
+    // are borrowed for the duration of the call.
+    unsafe {
+        for i in 0..n {
+            positional.push(Bound::from_borrowed_ptr(py, *args.add(i)));
+        }
+        if !kwnames.is_null() {
+            let count = ffi::PyTuple_Size(kwnames) as usize;
+            for j in 0..count {
+                let name_obj = Bound::from_borrowed_ptr(py, ffi::PyTuple_GetItem(kwnames, j as ffi::Py_ssize_t));
+                let name = name_obj.cast::<pyo3::types::PyString>().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                keywords.push((name, Bound::from_borrowed_ptr(py, *args.add(n + j))));
+            }
+        }
+    }
+    Args { positional, keywords }
+}
+
+/// Converts a Rust result into what a C function returns to CPython.
+pub fn into_return(result: Result<Bound<'_, PyAny>, Raised>) -> *mut ffi::PyObject {
+    match result {
+        Ok(obj) => obj.into_ptr(),
+        Err(Raised) => std::ptr::null_mut(),
+    }
+}
+
+/// A str from latin-1 bytes (PEP 3333: environ values are "native strings" of bytes).
+pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyAny> {
+    // SAFETY: latin-1 decoding cannot fail for any byte sequence; returns a new reference.
+    unsafe {
+        let s = ffi::PyUnicode_DecodeLatin1(bytes.as_ptr() as *const _, bytes.len() as ffi::Py_ssize_t, std::ptr::null());
+        Bound::from_owned_ptr(py, s)
+    }
+}

@@ -1,0 +1,106 @@
+//! Starting and stopping the embedded interpreter in an Apache child (never in the parent).
+
+use super::gil;
+use crate::config::PythonSettings;
+use pyo3::ffi;
+use std::ffi::{CStr, CString};
+use std::path::Path;
+use std::ptr;
+
+/// Initialises Python from the server's WSGIPython* settings. On success the GIL is released
+/// and this thread keeps its state.
+pub fn initialize(settings: &PythonSettings) -> Result<(), String> {
+    // SAFETY: PyConfig is a plain C struct initialised by PyConfig_InitPythonConfig before
+    // use and cleared after; every string we hand over is NUL-terminated and copied by CPython.
+    unsafe {
+        let mut config: ffi::PyConfig = std::mem::zeroed();
+        ffi::PyConfig_InitPythonConfig(&mut config);
+        // Apache owns the signals; PYTHON* variables of whoever started Apache must not leak in,
+        // nor www-data's ~/.local site-packages.
+        config.install_signal_handlers = 0;
+        config.parse_argv = 0;
+        config.use_environment = 0;
+        config.user_site_directory = 0;
+        config.buffered_stdio = 0;
+
+        let result = configure(&mut config, settings).and_then(|()| {
+            let status = ffi::Py_InitializeFromConfig(&config);
+            if ffi::PyStatus_Exception(status) != 0 { Err(status_message(&status)) } else { Ok(()) }
+        });
+        ffi::PyConfig_Clear(&mut config);
+        result?;
+    }
+    gil::adopt_initial_thread_and_release();
+    Ok(())
+}
+
+/// Fills `config` from the settings.
+///
+/// # Safety
+/// `config` must have been initialised by PyConfig_InitPythonConfig.
+unsafe fn configure(config: &mut ffi::PyConfig, settings: &PythonSettings) -> Result<(), String> {
+    let argv0 = CString::new("mod_wsgi").unwrap();
+    let mut argv = [argv0.as_ptr()];
+    // SAFETY: per this function's contract; argv outlives the call that copies it.
+    unsafe {
+        check(ffi::PyConfig_SetBytesArgv(config, 1, argv.as_mut_ptr()))?;
+        if let Some(home) = &settings.home {
+            let venv = Path::new(home).join("pyvenv.cfg").exists();
+            if venv {
+                // Python finds pyvenv.cfg next to its executable and sets prefixes from it.
+                let program = CString::new(format!("{home}/bin/python")).map_err(|e| e.to_string())?;
+                check(ffi::PyConfig_SetBytesString(config, &mut config.program_name, program.as_ptr()))?;
+            } else {
+                let home_c = CString::new(home.as_str()).map_err(|e| e.to_string())?;
+                check(ffi::PyConfig_SetBytesString(config, &mut config.home, home_c.as_ptr()))?;
+            }
+        }
+        if let Some(level) = settings.optimize {
+            config.optimization_level = level as i32;
+        }
+        if let Some(seed) = settings.hash_seed {
+            config.use_hash_seed = seed.is_some() as i32;
+            config.hash_seed = seed.unwrap_or(0) as std::os::raw::c_ulong;
+        }
+        if let Some(dont) = settings.dont_write_bytecode {
+            config.write_bytecode = (!dont) as i32;
+        }
+        for warning in &settings.warnings {
+            let w = CString::new(warning.as_str()).map_err(|e| e.to_string())?;
+            let wide = ffi::Py_DecodeLocale(w.as_ptr(), ptr::null_mut());
+            if wide.is_null() {
+                return Err(format!("WSGIPythonWarnings '{warning}' cannot be decoded"));
+            }
+            let status = ffi::PyWideStringList_Append(&mut config.warnoptions, wide);
+            ffi::PyMem_RawFree(wide as *mut _);
+            check(status)?;
+        }
+    }
+    Ok(())
+}
+
+fn check(status: ffi::PyStatus) -> Result<(), String> {
+    // SAFETY: reading a PyStatus value returned by CPython.
+    if unsafe { ffi::PyStatus_Exception(status) } != 0 { Err(status_message(&status)) } else { Ok(()) }
+}
+
+fn status_message(status: &ffi::PyStatus) -> String {
+    let part = |p: *const std::os::raw::c_char| {
+        // SAFETY: PyStatus strings are static C strings or NULL.
+        if p.is_null() { String::new() } else { unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned() }
+    };
+    format!("{} {}", part(status.func), part(status.err_msg)).trim().to_string()
+}
+
+/// Finalises Python at child exit (runs atexit handlers). Called once, with no request running.
+pub fn finalize() {
+    if !gil::is_ready() {
+        return;
+    }
+    gil::mark_stopped();
+    gil::with_main_interpreter_for_shutdown(|| {
+        // SAFETY: this thread holds the GIL with its own state; no other thread runs Python
+        // (Apache has joined its workers before child-exit cleanups).
+        unsafe { ffi::Py_FinalizeEx() };
+    });
+}

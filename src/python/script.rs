@@ -1,0 +1,128 @@
+//! Loading WSGI scripts as modules, cached per interpreter with their mtime, and reloading
+//! them (with the application modules they use) when the file changes.
+
+use super::exceptions::{OrRaise, PyRes, restore_exception, swallow, take_exception};
+use super::gil::without_gil;
+use super::glue::{Glue, PyRef};
+use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+struct Loaded {
+    module: PyRef,
+    mtime: i64,
+    /// What `mod_wsgi._record_after_load` returned, for the next reload.
+    record: PyRef,
+}
+
+// Entries hold PyRefs that are never released: a replaced entry's references are released
+// under the GIL when we replace it (see `forget`).
+static SCRIPTS: Mutex<Option<HashMap<String, Loaded>>> = Mutex::new(None);
+
+/// Serialises loading, so two threads never execute the same script at once.
+static LOAD_LOCK: Mutex<()> = Mutex::new(());
+
+/// Locks `m` without holding the GIL while waiting (the holder may need the GIL to finish).
+fn lock_without_gil<'a, T>(py: Python<'_>, m: &'a Mutex<T>) -> MutexGuard<'a, T> {
+    match m.try_lock() {
+        Ok(g) => g,
+        Err(_) => without_gil(py, || m.lock().unwrap_or_else(|e| e.into_inner())),
+    }
+}
+
+/// mod_wsgi's module name for a script: `_mod_wsgi_` + md5 of its path.
+fn module_name(py: Python<'_>, path: &str) -> PyRes<String> {
+    let md5 = py.import("hashlib").and_then(|h| h.call_method1("md5", (path.as_bytes(),))).or_raise(py)?;
+    let hex: String = md5.call_method0("hexdigest").and_then(|h| h.extract()).or_raise(py)?;
+    Ok(format!("_mod_wsgi_{hex}"))
+}
+
+pub enum Loading {
+    Cached,
+    Loaded,
+    Reloaded(Vec<String>),
+}
+
+/// Returns the module for `path`, loading it if new, or reloading it when `reload` is on and
+/// `mtime` (microseconds) differs from when it was loaded. `on_event` is told what happened
+/// before any code runs, so the log shows the load before the script's own output.
+pub fn load<'py>(
+    py: Python<'py>,
+    glue: &Glue,
+    path: &str,
+    mtime: i64,
+    reload: bool,
+    on_event: &dyn Fn(&Loading),
+) -> PyRes<Bound<'py, PyAny>> {
+    if let Some(module) = cached(py, path, mtime, reload) {
+        return Ok(module);
+    }
+    let _loading = lock_without_gil(py, &LOAD_LOCK);
+    // Another thread may have loaded it while we waited.
+    if let Some(module) = cached(py, path, mtime, reload) {
+        return Ok(module);
+    }
+    let previous = take(path);
+    let event = match &previous {
+        Some(old) => {
+            let purged: Vec<String> =
+                glue.purge_for_reload.bind(py).call1((old.record.bind(py),)).and_then(|l| l.extract()).or_raise(py)?;
+            Loading::Reloaded(purged)
+        }
+        None => Loading::Loaded,
+    };
+    if let Some(old) = previous {
+        forget(py, old);
+    }
+    on_event(&event);
+    let (module, record) = execute(py, glue, path)?;
+    module.setattr("__mtime__", mtime).or_raise(py)?;
+    let mut scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
+    scripts.get_or_insert_with(HashMap::new).insert(
+        path.to_string(),
+        Loaded { module: PyRef::new(module.clone()), mtime, record: PyRef::new(record) },
+    );
+    Ok(module)
+}
+
+fn cached<'py>(py: Python<'py>, path: &str, mtime: i64, reload: bool) -> Option<Bound<'py, PyAny>> {
+    let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = scripts.as_ref()?.get(path)?;
+    (!reload || entry.mtime == mtime).then(|| entry.module.bind(py))
+}
+
+fn take(path: &str) -> Option<Loaded> {
+    SCRIPTS.lock().unwrap_or_else(|e| e.into_inner()).as_mut()?.remove(path)
+}
+
+/// Releases an old entry's references (GIL held).
+fn forget(py: Python<'_>, old: Loaded) {
+    drop(old.module.into_owned(py));
+    drop(old.record.into_owned(py));
+}
+
+/// Reads, compiles and executes the script as a fresh module in sys.modules.
+fn execute<'py>(py: Python<'py>, glue: &Glue, path: &str) -> PyRes<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let source = match std::fs::read(path) {
+        Ok(s) => s,
+        Err(e) => return Err(super::exceptions::os_error(py, &format!("cannot read WSGI script '{path}': {e}"))),
+    };
+    let name = module_name(py, path)?;
+    let code = glue.builtins_compile.bind(py).call1((source.as_slice(), path, "exec")).or_raise(py)?;
+    let module = glue.module_type.bind(py).call1((name.as_str(),)).or_raise(py)?;
+    module.setattr("__file__", path).or_raise(py)?;
+    let sys_modules = glue.sys_modules.bind(py);
+    sys_modules.set_item(name.as_str(), &module).or_raise(py)?;
+    let before = glue.snapshot_before_load.bind(py).call0().or_raise(py)?;
+    let globals = module.getattr("__dict__").or_raise(py)?;
+    if let Err(raised) = glue.builtins_exec.bind(py).call1((code, globals)).or_raise(py) {
+        // A failed load leaves nothing behind, so the next request tries again.
+        let Some(exc) = take_exception(py) else { return Err(raised) };
+        if let Err(e) = sys_modules.del_item(name.as_str()) {
+            swallow(py, e);
+        }
+        return Err(restore_exception(exc));
+    }
+    let record = glue.record_after_load.bind(py).call1((before,)).or_raise(py)?;
+    Ok((module, record))
+}

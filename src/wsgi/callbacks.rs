@@ -1,0 +1,319 @@
+//! The native callables an application sees: start_response, write, and the functions behind
+//! wsgi.input (`mod_wsgi._read`), wsgi.errors (`_log`) and sys.stdout/stderr (`_process_log`).
+//! This is CPython calling-convention glue; the rules themselves are in headers.rs/response.rs.
+
+use super::headers::{is_hop_by_hop, parse_status, validate_header};
+use super::response::{ensure_head_sent, send_chunks};
+use super::state::{Head, RequestState, Slot};
+use crate::python::exceptions::{OrRaise, PyRes, Raised, os_error, runtime_error, type_error, value_error};
+use crate::python::gil::without_gil;
+use crate::python::native::{Args, MethodDef, capsule_value, collect_args, into_return};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use std::cell::{Cell, RefCell};
+use std::sync::OnceLock;
+
+pub static START_RESPONSE: MethodDef = MethodDef::new(c"start_response", start_response_c, c"WSGI start_response(status, headers, exc_info=None)");
+pub static WRITE: MethodDef = MethodDef::new(c"write", write_c, c"Writes response data at once (legacy WSGI write callable).");
+pub static READ: MethodDef = MethodDef::new(c"_read", read_c, c"_read(state, size, exact): request body bytes.");
+pub static LOG: MethodDef = MethodDef::new(c"_log", log_c, c"_log(state, data): wsgi.errors output.");
+pub static PROCESS_LOG: MethodDef = MethodDef::new(c"_process_log", process_log_c, c"_process_log(data): sys.stdout/stderr output.");
+
+/// The natives mod_wsgi.py expects as globals.
+pub fn module_natives() -> [(&'static str, &'static MethodDef); 3] {
+    [("_read", &READ), ("_log", &LOG), ("_process_log", &PROCESS_LOG)]
+}
+
+thread_local! {
+    /// The request this thread is serving, so print() lines carry its context.
+    static CURRENT: Cell<*const Slot> = const { Cell::new(std::ptr::null()) };
+}
+
+pub fn set_current(slot: *const Slot) {
+    CURRENT.with(|c| c.set(slot));
+}
+
+/// Where process-wide output goes when no request is being served on this thread.
+static SERVER_LOG: OnceLock<fn(&str)> = OnceLock::new();
+
+pub fn set_server_log(f: fn(&str)) {
+    let _ = SERVER_LOG.set(f);
+}
+
+/// Runs `f` on the request state behind a capsule, or raises RuntimeError once the request
+/// has ended (or when another thread is using it at this moment).
+fn with_request<R>(py: Python<'_>, slot: Option<&Slot>, what: &str, f: impl FnOnce(&mut RequestState) -> PyRes<R>) -> PyRes<R> {
+    let Some(slot) = slot else { return Err(type_error(py, &format!("{what}: not a request state"))) };
+    let outcome = slot.with_state(|cell| match cell.try_borrow_mut() {
+        Ok(mut st) => f(&mut st),
+        Err(_) => Err(runtime_error(py, &format!("{what} called while the request is busy in another thread"))),
+    });
+    outcome.unwrap_or_else(|| Err(runtime_error(py, &format!("{what} called after the request has ended"))))
+}
+
+fn arg<'a, 'py>(args: &'a Args<'py>, index: usize, names: &[&str]) -> Option<&'a Bound<'py, PyAny>> {
+    args.positional.get(index).or_else(|| args.keywords.iter().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| v))
+}
+
+unsafe extern "C" fn start_response_c(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls us with the GIL held; slf is the capsule we bound (a Slot).
+    let (py, slot, capsule) = unsafe {
+        let py = Python::assume_attached();
+        (py, capsule_value::<Slot>(slf), Bound::from_borrowed_ptr(py, slf))
+    };
+    // SAFETY: the arguments are the ones CPython passed to this fastcall.
+    let args = unsafe { collect_args(py, args, nargs, kwnames) };
+    into_return(start_response(py, slot, &capsule, &args))
+}
+
+fn start_response<'py>(py: Python<'py>, slot: Option<&Slot>, capsule: &Bound<'py, PyAny>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let (Some(status), Some(headers)) = (arg(args, 0, &["status"]), arg(args, 1, &["response_headers", "headers"])) else {
+        return Err(type_error(py, "start_response() takes status and response_headers"));
+    };
+    let exc_info = arg(args, 2, &["exc_info"]).filter(|e| !e.is_none());
+    let head = parse_head(py, status, headers)?;
+    with_request(py, slot, "start_response()", |st| {
+        if let Some(exc_info) = exc_info {
+            if st.head_sent {
+                return Err(reraise(py, exc_info));
+            }
+        } else if st.head.is_some() {
+            return Err(runtime_error(
+                py,
+                if st.head_sent {
+                    "start_response() called again after the response headers were sent"
+                } else {
+                    "start_response() called a second time without exc_info"
+                },
+            ));
+        }
+        st.head = Some(head);
+        Ok(())
+    })?;
+    WRITE.bind(py, capsule).or_raise(py)
+}
+
+/// Re-raises the exception of an `exc_info` tuple (PEP 3333: headers already sent).
+fn reraise(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> Raised {
+    let Ok(tuple) = exc_info.cast::<PyTuple>() else { return type_error(py, "exc_info must be a (type, value, traceback) tuple") };
+    if tuple.len() != 3 {
+        return type_error(py, "exc_info must be a (type, value, traceback) tuple");
+    }
+    let parts: Vec<_> = tuple.iter().collect();
+    // SAFETY: PyErr_Restore steals one reference to each; into_ptr hands over ours. GIL held.
+    unsafe {
+        let tb = if parts[2].is_none() { std::ptr::null_mut() } else { parts[2].clone().into_ptr() };
+        ffi::PyErr_Restore(parts[0].clone().into_ptr(), parts[1].clone().into_ptr(), tb);
+    }
+    Raised
+}
+
+fn string_of(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyRes<String> {
+    let s = obj.cast::<PyString>().map_err(|_| {
+        let kind = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        type_error(py, &format!("{what} must be str, not {kind}"))
+    })?;
+    match s.to_str() {
+        Ok(v) => Ok(v.to_string()),
+        Err(e) => {
+            crate::python::exceptions::swallow(py, e);
+            Err(value_error(py, &format!("{what} is not encodable")))
+        }
+    }
+}
+
+fn parse_head(py: Python<'_>, status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyRes<Head> {
+    let status = string_of(py, status, "status")?;
+    if status.chars().any(|c| (c as u32) > 0xff) {
+        return Err(value_error(py, &format!("status {status:?} is not latin-1")));
+    }
+    let (code, line) = parse_status(&status).map_err(|m| value_error(py, &m))?;
+    let list = headers.cast::<PyList>().map_err(|_| type_error(py, "response headers must be a list"))?;
+    let mut parsed = Vec::with_capacity(list.len());
+    let mut content_length = None;
+    for item in list.iter() {
+        let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
+        let Some(pair) = pair else { return Err(type_error(py, "each response header must be a (name, value) tuple")) };
+        let name = string_of(py, &pair.get_item(0).or_raise(py)?, "header name")?;
+        let value = string_of(py, &pair.get_item(1).or_raise(py)?, "header value")?;
+        validate_header(&name, &value).map_err(|m| value_error(py, &m))?;
+        if is_hop_by_hop(&name) {
+            return Err(value_error(py, &format!("hop-by-hop header {name:?} is not allowed in a WSGI response (PEP 3333)")));
+        }
+        if name.eq_ignore_ascii_case("content-length") {
+            let n = value.trim().parse::<u64>().map_err(|_| value_error(py, &format!("invalid Content-Length {value:?}")))?;
+            content_length = Some(n);
+        }
+        parsed.push((name, value));
+    }
+    Ok(Head { code, line, headers: parsed, content_length })
+}
+
+unsafe extern "C" fn write_c(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: as in start_response_c.
+    let (py, slot) = unsafe { (Python::assume_attached(), capsule_value::<Slot>(slf)) };
+    // SAFETY: as in start_response_c.
+    let args = unsafe { collect_args(py, args, nargs, kwnames) };
+    into_return(write(py, slot, &args))
+}
+
+fn write<'py>(py: Python<'py>, slot: Option<&Slot>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let Some(data) = arg(args, 0, &["data"]) else { return Err(type_error(py, "write() takes one bytes argument")) };
+    let bytes = data.cast::<PyBytes>().map_err(|_| type_error(py, "write() argument must be bytes"))?;
+    with_request(py, slot, "write()", |st| {
+        if st.head.is_none() {
+            return Err(runtime_error(py, "write() called before start_response()"));
+        }
+        ensure_head_sent(st).map_err(|m| runtime_error(py, m))?;
+        send_chunks(py, st, &[bytes.as_bytes()], true)
+            .map_err(|_| os_error(py, "failed to write response data: the client connection was closed"))
+    })?;
+    Ok(py.None().into_bound(py))
+}
+
+/// The capsule passed as first argument to _read/_log.
+fn state_arg<'a>(args: &Args<'_>) -> Option<&'a Slot> {
+    let capsule = args.positional.first()?;
+    // SAFETY: capsule_value checks the capsule's name, so only our Slot capsules match;
+    // mod_wsgi.py passes the capsule it was given for this request, which it keeps alive.
+    unsafe {
+        let slot = capsule_value::<Slot>(capsule.as_ptr());
+        if slot.is_none() {
+            ffi::PyErr_Clear();
+        }
+        slot
+    }
+}
+
+unsafe extern "C" fn read_c(
+    _slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls us with the GIL held and these arguments.
+    let (py, args) = unsafe {
+        let py = Python::assume_attached();
+        (py, collect_args(py, args, nargs, kwnames))
+    };
+    into_return(read(py, &args))
+}
+
+const READ_CHUNK: usize = 64 * 1024;
+
+fn read<'py>(py: Python<'py>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let size: i64 = match args.positional.get(1).map(|s| s.extract::<i64>()) {
+        Some(Ok(n)) => n,
+        Some(Err(e)) => return Err(Err::<(), _>(e).or_raise(py).unwrap_err()),
+        None => -1,
+    };
+    let exact = args.positional.get(2).map(|e| e.is_truthy().unwrap_or(true)).unwrap_or(true);
+    let data = with_request(py, state_arg(args), "wsgi.input", |st| read_body(py, st, size, exact))?;
+    Ok(PyBytes::new(py, &data).into_any())
+}
+
+/// Reads up to `size` bytes (all remaining if negative); `exact` keeps reading until `size`
+/// bytes or the end, otherwise one read returns what arrived.
+fn read_body(py: Python<'_>, st: &mut RequestState, size: i64, exact: bool) -> PyRes<Vec<u8>> {
+    if let Some(err) = &st.input_error {
+        return Err(os_error(py, &format!("mod_wsgi request data read error: {err}")));
+    }
+    let want = if size < 0 { usize::MAX } else { size as usize };
+    let mut out = Vec::with_capacity(want.min(READ_CHUNK));
+    while out.len() < want && !st.input_eof {
+        let room = (want - out.len()).min(READ_CHUNK);
+        let start = out.len();
+        out.resize(start + room, 0);
+        let transport = &mut st.transport;
+        let result = without_gil(py, || transport.read_body(&mut out[start..]));
+        match result {
+            Ok(0) => {
+                out.truncate(start);
+                st.input_eof = true;
+            }
+            Ok(n) => out.truncate(start + n),
+            Err(e) => {
+                out.truncate(start);
+                st.input_error = Some(e.clone());
+                return Err(os_error(py, &format!("mod_wsgi request data read error: {e}")));
+            }
+        }
+        if !exact && !out.is_empty() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+unsafe extern "C" fn log_c(
+    _slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls us with the GIL held and these arguments.
+    let (py, args) = unsafe {
+        let py = Python::assume_attached();
+        (py, collect_args(py, args, nargs, kwnames))
+    };
+    let data = args.positional.get(1).and_then(|d| d.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec()));
+    let result = match data {
+        Some(data) => with_request(py, state_arg(&args), "wsgi.errors", |st| {
+            st.log_bytes(&data);
+            Ok(())
+        }),
+        None => Err(type_error(py, "_log(state, data) takes bytes")),
+    };
+    into_return(result.map(|()| py.None().into_bound(py)))
+}
+
+thread_local! {
+    /// Unterminated output of print() outside any request, per thread.
+    static PARTIAL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+unsafe extern "C" fn process_log_c(
+    _slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls us with the GIL held and these arguments.
+    let (py, args) = unsafe {
+        let py = Python::assume_attached();
+        (py, collect_args(py, args, nargs, kwnames))
+    };
+    let Some(data) = args.positional.first().and_then(|d| d.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec())) else {
+        return into_return(Err(type_error(py, "_process_log(data) takes bytes")));
+    };
+    let slot = CURRENT.with(|c| c.get());
+    // SAFETY: CURRENT is set only while run_request keeps the Slot alive on this thread.
+    let logged = !slot.is_null()
+        && unsafe { &*slot }
+            .with_state(|cell| cell.try_borrow_mut().map(|mut st| st.log_bytes(&data)).is_ok())
+            .unwrap_or(false);
+    if !logged {
+        PARTIAL.with(|p| {
+            let mut p = p.borrow_mut();
+            p.extend_from_slice(&data);
+            while let Some(pos) = p.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = p.drain(..=pos).collect();
+                if let Some(log) = SERVER_LOG.get() {
+                    log(&String::from_utf8_lossy(&line[..line.len() - 1]));
+                }
+            }
+        });
+    }
+    into_return(Ok(py.None().into_bound(py)))
+}

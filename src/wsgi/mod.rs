@@ -1,0 +1,10 @@
+//! The WSGI core (PEP 3333), Apache-free: environ, start_response and header rules, response
+//! iteration, wsgi.input, wsgi.errors, file_wrapper. Transports implement `transport::Transport`.
+
+pub mod callbacks;
+pub mod environ;
+pub mod headers;
+pub mod response;
+pub mod run;
+pub mod state;
+pub mod transport;

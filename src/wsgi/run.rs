@@ -1,0 +1,238 @@
+//! One WSGI call: the application, its iterable, close(), and what becomes of errors.
+
+use super::callbacks::{START_RESPONSE, set_current};
+use super::response::{cut_to_content_length, ensure_head_sent, send_chunks};
+use super::state::{RequestState, Slot};
+use super::transport::{LogLevel, Transport};
+use crate::python::exceptions::{OrRaise, PyRes, Raised, describe, take_exception, traceback_lines, type_error};
+use crate::python::gil::without_gil;
+use crate::python::glue::Glue;
+use crate::python::native::capsule;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use std::cell::{Cell, RefCell};
+
+/// How a request ended, for the transport's caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response was sent (possibly cut short by the client leaving).
+    Sent,
+    /// Nothing was sent and the request failed: answer 500.
+    Failed,
+}
+
+/// Runs `app(environ, start_response)` and streams its response through `transport`.
+/// `environ` has the CGI variables; the wsgi.* objects tied to this request are added here.
+pub fn run_request(
+    py: Python<'_>,
+    glue: &Glue,
+    app: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyDict>,
+    transport: Box<dyn Transport>,
+    script: &str,
+) -> Outcome {
+    let state = Box::new(RefCell::new(RequestState::new(transport, script.to_string())));
+    let slot = match capsule(py, Slot { state: Cell::new(&*state) }) {
+        Ok(c) => c,
+        Err(e) => {
+            crate::python::exceptions::swallow(py, e);
+            return Outcome::Failed;
+        }
+    };
+    // SAFETY-free pointer: the capsule owns the Slot; we only compare and null it below.
+    let slot_ptr = slot_of(&slot);
+    set_current(slot_ptr);
+    let outcome = match call(py, glue, app, environ, &slot, &state) {
+        Ok(outcome) => outcome,
+        Err(Raised) => fail(py, &state),
+    };
+    state.borrow_mut().flush_log();
+    set_current(std::ptr::null());
+    // From here on, anything the application kept (write, wsgi.input...) raises RuntimeError.
+    // SAFETY-free: the Slot lives as long as the capsule, which we still hold.
+    if let Some(slot_ref) = slot_ref(slot_ptr) {
+        slot_ref.state.set(std::ptr::null());
+    }
+    outcome
+}
+
+fn slot_of(capsule: &Bound<'_, PyAny>) -> *const Slot {
+    // SAFETY: the capsule was made by `capsule::<Slot>` just above.
+    unsafe { crate::python::native::capsule_value::<Slot>(capsule.as_ptr()) }.map_or(std::ptr::null(), |s| s as *const Slot)
+}
+
+fn slot_ref<'a>(p: *const Slot) -> Option<&'a Slot> {
+    // SAFETY: `p` points into a capsule the caller holds a reference to.
+    unsafe { p.as_ref() }
+}
+
+fn call(
+    py: Python<'_>,
+    glue: &Glue,
+    app: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyDict>,
+    slot: &Bound<'_, PyAny>,
+    state: &RefCell<RequestState>,
+) -> PyRes<Outcome> {
+    let input = glue.input_class.bind(py).call1((slot,)).or_raise(py)?;
+    let errors = glue.errors_for.bind(py).call1((slot,)).or_raise(py)?;
+    environ.set_item("wsgi.input", input).or_raise(py)?;
+    environ.set_item("wsgi.errors", errors).or_raise(py)?;
+    environ.set_item("mod_wsgi.application_start", now_seconds()).or_raise(py)?;
+    let start_response = START_RESPONSE.bind(py, slot).or_raise(py)?;
+
+    let iterable = app.call1((environ, start_response)).or_raise(py)?;
+    let streamed = stream(py, glue, &iterable, state);
+    let closed = close(py, &iterable);
+    match (streamed, closed) {
+        (Ok(outcome), Ok(())) => Ok(outcome),
+        (Err(Raised), Ok(())) => Err(Raised),
+        (Ok(outcome), Err(Raised)) => {
+            // close() failed after the response was complete: log it, keep the response.
+            if state.borrow().head_sent {
+                log_exception(py, state, "Exception occurred in close() of the WSGI response");
+                Ok(outcome)
+            } else {
+                Err(Raised)
+            }
+        }
+        (Err(Raised), Err(Raised)) => {
+            // Report the original failure; the close() one is logged too.
+            log_exception(py, state, "Exception occurred in close() of the WSGI response");
+            Err(Raised)
+        }
+    }
+}
+
+fn close(py: Python<'_>, iterable: &Bound<'_, PyAny>) -> PyRes<()> {
+    match iterable.hasattr("close").or_raise(py)? {
+        true => iterable.call_method0("close").map(drop).or_raise(py),
+        false => Ok(()),
+    }
+}
+
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// Logs the set exception with its traceback, then decides: 500 if nothing was sent, else
+/// the started response is aborted so the client sees it is incomplete.
+fn fail(py: Python<'_>, state: &RefCell<RequestState>) -> Outcome {
+    let head_sent = state.borrow().head_sent;
+    log_exception(py, state, "Exception occurred processing WSGI script");
+    let mut st = state.borrow_mut();
+    if head_sent {
+        st.transport.log(LogLevel::Error, "Response was truncated: the application failed after the response had started");
+        let transport = &mut st.transport;
+        without_gil(py, || transport.abort());
+        Outcome::Sent
+    } else {
+        Outcome::Failed
+    }
+}
+
+fn log_exception(py: Python<'_>, state: &RefCell<RequestState>, what: &str) {
+    let Some(exc) = take_exception(py) else { return };
+    let lines = traceback_lines(py, &exc);
+    let st = state.borrow();
+    st.transport.log(LogLevel::Error, &format!("{what} '{}': {}", st.script, describe(&exc)));
+    for line in lines {
+        st.transport.log(LogLevel::Error, &line);
+    }
+}
+
+fn stream(py: Python<'_>, glue: &Glue, iterable: &Bound<'_, PyAny>, state: &RefCell<RequestState>) -> PyRes<Outcome> {
+    if iterable.is_instance(&glue.file_wrapper_class.bind(py)).or_raise(py)? && !state.borrow().head_sent {
+        if let Some(outcome) = send_file(py, glue, iterable, state)? {
+            return Ok(outcome);
+        }
+    }
+    if let Ok(list) = iterable.cast::<PyList>() {
+        let items: Vec<_> = list.iter().collect();
+        return send_sequence(py, &items, state);
+    }
+    if let Ok(tuple) = iterable.cast::<PyTuple>() {
+        let items: Vec<_> = tuple.iter().collect();
+        return send_sequence(py, &items, state);
+    }
+    for item in iterable.try_iter().or_raise(py)? {
+        let item = item.or_raise(py)?;
+        let bytes = as_bytes(py, &item)?;
+        if bytes.as_bytes().is_empty() {
+            continue;
+        }
+        let mut st = state.borrow_mut();
+        head_or_error(py, &mut st)?;
+        // Flush each chunk: a generator's output is meant to reach the client as produced.
+        if send_chunks(py, &mut st, &[bytes.as_bytes()], true).is_err() {
+            st.transport.log(LogLevel::Info, "Client closed the connection; response not completed");
+            return Ok(Outcome::Sent);
+        }
+    }
+    finish(py, state, &[])
+}
+
+fn as_bytes<'a, 'py>(py: Python<'py>, item: &'a Bound<'py, PyAny>) -> PyRes<&'a Bound<'py, PyBytes>> {
+    item.cast::<PyBytes>().map_err(|_| {
+        let kind = item.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        type_error(py, &format!("sequence of byte string values expected, value of type {kind} found"))
+    })
+}
+
+fn head_or_error(py: Python<'_>, st: &mut RequestState) -> PyRes<()> {
+    ensure_head_sent(st).map_err(|m| crate::python::exceptions::runtime_error(py, m))
+}
+
+/// A list or tuple goes out in one pass, without per-item flushes.
+fn send_sequence(py: Python<'_>, items: &[Bound<'_, PyAny>], state: &RefCell<RequestState>) -> PyRes<Outcome> {
+    let mut chunks = Vec::with_capacity(items.len());
+    for item in items {
+        chunks.push(as_bytes(py, item)?.as_bytes());
+    }
+    finish(py, state, &chunks)
+}
+
+/// Sends the head if still due, the last chunks, and ends the response.
+fn finish(py: Python<'_>, state: &RefCell<RequestState>, last: &[&[u8]]) -> PyRes<Outcome> {
+    let mut st = state.borrow_mut();
+    head_or_error(py, &mut st)?;
+    let last = cut_to_content_length(&mut st, last);
+    if !st.client_gone {
+        let transport = &mut st.transport;
+        if without_gil(py, || transport.finish(&last)).is_err() {
+            st.client_gone = true;
+        }
+    }
+    Ok(Outcome::Sent)
+}
+
+/// wsgi.file_wrapper over a regular file: Apache sends the file itself. None = not possible,
+/// iterate instead.
+fn send_file(py: Python<'_>, glue: &Glue, wrapper: &Bound<'_, PyAny>, state: &RefCell<RequestState>) -> PyRes<Option<Outcome>> {
+    let info = glue.sendfile_info.bind(py).call1((wrapper,)).or_raise(py)?;
+    if info.is_none() {
+        return Ok(None);
+    }
+    let (fd, offset, size): (i32, u64, u64) = info.extract().or_raise(py)?;
+    let mut st = state.borrow_mut();
+    let Some(head) = st.head.as_mut() else {
+        return Err(crate::python::exceptions::runtime_error(py, "the application did not call start_response()"));
+    };
+    let available = size - offset;
+    let length = match head.content_length {
+        Some(cl) => cl.min(available),
+        None => {
+            head.headers.push(("Content-Length".into(), available.to_string()));
+            head.content_length = Some(available);
+            available
+        }
+    };
+    head_or_error(py, &mut st)?;
+    st.body_sent = length;
+    let transport = &mut st.transport;
+    let sent = without_gil(py, || transport.send_file(fd, offset, length).and_then(|()| transport.finish(&[])));
+    if sent.is_err() {
+        st.client_gone = true;
+    }
+    Ok(Some(Outcome::Sent))
+}

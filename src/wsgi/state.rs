@@ -1,0 +1,82 @@
+//! Per-request state shared between the request loop and the native callables the
+//! application gets (start_response, write, wsgi.input, wsgi.errors).
+
+use super::transport::{LogLevel, Transport};
+use std::cell::{Cell, RefCell};
+
+pub struct Head {
+    pub code: u16,
+    pub line: String,
+    pub headers: Vec<(String, String)>,
+    pub content_length: Option<u64>,
+}
+
+pub struct RequestState {
+    pub transport: Box<dyn Transport>,
+    pub script: String,
+    pub head: Option<Head>,
+    pub head_sent: bool,
+    pub body_sent: u64,
+    pub input_eof: bool,
+    pub input_error: Option<String>,
+    pub log_partial: Vec<u8>,
+    pub client_gone: bool,
+}
+
+impl RequestState {
+    pub fn new(transport: Box<dyn Transport>, script: String) -> RequestState {
+        RequestState {
+            transport,
+            script,
+            head: None,
+            head_sent: false,
+            body_sent: 0,
+            input_eof: false,
+            input_error: None,
+            log_partial: Vec::new(),
+            client_gone: false,
+        }
+    }
+
+    /// Appends bytes written to wsgi.errors; each complete line becomes one log entry.
+    pub fn log_bytes(&mut self, data: &[u8]) {
+        self.log_partial.extend_from_slice(data);
+        while let Some(pos) = self.log_partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.log_partial.drain(..=pos).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            self.transport.log(LogLevel::Error, &text);
+        }
+    }
+
+    /// Logs what is left of an unterminated line.
+    pub fn flush_log(&mut self) {
+        if !self.log_partial.is_empty() {
+            let text = String::from_utf8_lossy(&self.log_partial).into_owned();
+            self.log_partial.clear();
+            self.transport.log(LogLevel::Error, &text);
+        }
+    }
+
+    /// How much of `len` more body bytes may still go out under the app's Content-Length.
+    pub fn allowed_body(&self, len: usize) -> usize {
+        match self.head.as_ref().and_then(|h| h.content_length) {
+            Some(cl) => len.min(cl.saturating_sub(self.body_sent) as usize),
+            None => len,
+        }
+    }
+}
+
+/// What the capsule given to Python points at: the state while the request runs, null after
+/// (so a callable kept past the request raises instead of touching freed memory).
+pub struct Slot {
+    pub state: Cell<*const RefCell<RequestState>>,
+}
+
+impl Slot {
+    pub fn with_state<R>(&self, f: impl FnOnce(&RefCell<RequestState>) -> R) -> Option<R> {
+        let ptr = self.state.get();
+        // SAFETY: non-null only while run_request's Box<RefCell<RequestState>> is alive; it
+        // nulls the pointer before dropping the box. Only used with the GIL held.
+        (!ptr.is_null()).then(|| f(unsafe { &*ptr }))
+    }
+}

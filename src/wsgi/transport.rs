@@ -1,0 +1,43 @@
+//! What the WSGI core needs from a transport (embedded: Apache's request_rec and brigades;
+//! daemon mode: the daemon socket). Every method that may block is called without the GIL.
+
+use std::os::fd::RawFd;
+
+/// The client went away or the connection failed; nothing more can be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGone;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warning,
+    Info,
+}
+
+pub trait Transport {
+    /// Reads body bytes into `buf`; `Ok(0)` at the end of the body (and every time after).
+    fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, String>;
+
+    /// Sets the response status and headers (already validated); called once, before any body.
+    fn set_response_head(&mut self, code: u16, status_line: &str, headers: &[(String, String)]);
+
+    /// Sends body bytes; `flush` pushes them to the client now (streaming).
+    fn send(&mut self, chunks: &[&[u8]], flush: bool) -> Result<(), ClientGone>;
+
+    /// Sends `len` bytes of an open regular file from `offset` (sendfile where allowed).
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), ClientGone>;
+
+    /// Sends the last body bytes (maybe none) and completes the response, in one pass so the
+    /// server can still compute a Content-Length.
+    fn finish(&mut self, last: &[&[u8]]) -> Result<(), ClientGone>;
+
+    /// Ends a response that has already started but cannot be completed: the client must be
+    /// able to tell it is truncated (no final chunk, connection closed).
+    fn abort(&mut self);
+
+    /// A line for the error log, decorated with this request's context.
+    fn log(&self, level: LogLevel, msg: &str);
+
+    /// HEAD request: the body is computed but not sent.
+    fn is_head(&self) -> bool;
+}
