@@ -13,13 +13,59 @@ pub fn version_component() -> String {
 }
 
 /// Runs before Apache starts serving (and for `apachectl -t`).
-pub fn check_config(_s: *mut ffi::server_rec) -> Result<(), String> {
+pub fn check_config(s: *mut ffi::server_rec) -> Result<(), String> {
     if server::other_mod_wsgi_loaded() {
         return Err("mod_wsgi_rs cannot run in the same Apache as mod_wsgi: both provide the WSGI* directives. \
                     Remove the other LoadModule wsgi_module line (Debian: a2dismod wsgi)."
             .into());
     }
+    if server::is_config_test() {
+        warn_shadowed_aliases(s);
+    }
     Ok(())
+}
+
+/// Once per (re)start, with the configuration Apache will serve.
+pub fn post_config(s: *mut ffi::server_rec) {
+    if server::is_final_config_pass() {
+        warn_shadowed_aliases(s);
+    }
+}
+
+/// mod_wsgi silently routes /api/v1 to `/` when `WSGIScriptAlias /` comes first; we say so.
+fn warn_shadowed_aliases(main: *mut ffi::server_rec) {
+    let mut seen = std::collections::HashSet::new();
+    for s in server::all_servers(main) {
+        let aliases = &server_config_of(s).aliases;
+        let prefixes: Vec<Option<&str>> = aliases
+            .iter()
+            .map(|a| match &a.matcher {
+                crate::config::AliasMatcher::Prefix(p) => Some(p.as_str()),
+                crate::config::AliasMatcher::Regex { .. } => None,
+            })
+            .collect();
+        for (earlier, later) in crate::config::alias::shadowed_pairs(&prefixes) {
+            let (a, b) = (&aliases[earlier], &aliases[later]);
+            if !seen.insert((a.origin.clone(), b.origin.clone())) {
+                continue;
+            }
+            log::server(
+                Level::Warning,
+                s,
+                &format!(
+                    "WSGIScriptAlias {} (line {} of {}) is never used: WSGIScriptAlias {} (line {} of {}) comes first and matches all its URLs. Put the longer URL-path first.",
+                    prefix_of(b), b.origin.line, b.origin.file, prefix_of(a), a.origin.line, a.origin.file
+                ),
+            );
+        }
+    }
+}
+
+fn prefix_of(a: &crate::config::ScriptAlias) -> &str {
+    match &a.matcher {
+        crate::config::AliasMatcher::Prefix(p) => p,
+        crate::config::AliasMatcher::Regex { source, .. } => source,
+    }
 }
 
 static MAIN_SERVER: AtomicPtr<ffi::server_rec> = AtomicPtr::new(std::ptr::null_mut());

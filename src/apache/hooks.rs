@@ -24,9 +24,10 @@ pub unsafe extern "C" fn post_config(
     pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
     _ptemp: *mut ffi::apr_pool_t,
-    _s: *mut ffi::server_rec,
+    s: *mut ffi::server_rec,
 ) -> i32 {
     super::server::add_version_component(pconf, &crate::lifecycle::version_component());
+    crate::lifecycle::post_config(s);
     ffi::OK
 }
 

@@ -56,3 +56,27 @@ pub fn other_mod_wsgi_loaded() -> bool {
     }
     false
 }
+
+/// `apachectl -t` / `apache2 -t`.
+pub fn is_config_test() -> bool {
+    // SAFETY: ap_state_query only reads process state.
+    unsafe { ffi::ap_state_query(ffi::AP_SQ_RUN_MODE) == ffi::AP_SQ_RM_CONFIG_TEST }
+}
+
+/// The configuration pass whose result Apache serves (not the first, throw-away pass).
+pub fn is_final_config_pass() -> bool {
+    // SAFETY: as above.
+    unsafe { ffi::ap_state_query(ffi::AP_SQ_MAIN_STATE) == ffi::AP_SQ_MS_CREATE_CONFIG }
+}
+
+/// The main server and every virtual host.
+pub fn all_servers(main: *mut ffi::server_rec) -> Vec<*mut ffi::server_rec> {
+    let mut out = Vec::new();
+    let mut s = main;
+    while !s.is_null() {
+        out.push(s);
+        // SAFETY: server_rec.next links Apache's server list, fixed after config load.
+        s = unsafe { (*s).next };
+    }
+    out
+}

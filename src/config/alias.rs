@@ -37,9 +37,36 @@ pub fn prefix_match_len(uri: &str, alias: &str) -> Option<usize> {
     Some(ui)
 }
 
+/// Pairs (earlier, later) of prefix aliases where the earlier one catches every URL of the
+/// later one, so the later one can never be reached (first match wins). The classic trap:
+/// `WSGIScriptAlias /` written before `WSGIScriptAlias /api/v1`.
+pub fn shadowed_pairs(prefixes: &[Option<&str>]) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    for (later, b) in prefixes.iter().enumerate() {
+        let Some(b) = b else { continue };
+        for (earlier, a) in prefixes[..later].iter().enumerate() {
+            if let Some(a) = a {
+                if prefix_match_len(b, a).is_some() {
+                    pairs.push((earlier, later));
+                    break;
+                }
+            }
+        }
+    }
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
-    use super::prefix_match_len;
+    use super::{prefix_match_len, shadowed_pairs};
+
+    #[test]
+    fn root_before_api_is_shadowing() {
+        assert_eq!(shadowed_pairs(&[Some("/"), Some("/api/v1")]), vec![(0, 1)]);
+        assert!(shadowed_pairs(&[Some("/api/v1"), Some("/")]).is_empty());
+        assert_eq!(shadowed_pairs(&[Some("/app"), None, Some("/app/admin")]), vec![(0, 2)]);
+        assert!(shadowed_pairs(&[Some("/app"), Some("/application")]).is_empty());
+    }
 
     #[test]
     fn mod_alias_rules() {

@@ -23,7 +23,7 @@ pub enum Scope {
 }
 
 /// A config line, kept for messages that point back at the config (e.g. alias shadowing).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Origin {
     pub file: String,
     pub line: u32,
