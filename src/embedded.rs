@@ -1,41 +1,73 @@
-//! The handler for embedded mode: request_rec -> WSGI core, in the Apache child's main
-//! interpreter.
+//! The handler for embedded mode: request_rec -> WSGI core, in the Apache child's
+//! interpreter for the request's application group.
 
 use crate::apache::ffi;
 use crate::apache::log::Level;
 use crate::apache::module::{request_dir_config, server_config_of};
 use crate::apache::request::{ApacheTransport, FileKind, Request};
-use crate::config::{DirSettings, HeadMapping, ScriptAlias};
-use crate::python::exceptions::{describe, is_instance, swallow, take_exception, traceback_lines};
-use crate::python::{gil, glue, script};
+use crate::config::groups::{self, RequestFacts};
+use crate::config::{DirSettings, GroupSpec, HeadMapping, ScriptAlias};
+use crate::lifecycle::describe_group;
+use crate::python::exceptions::{OrRaise, describe, is_instance, swallow, take_exception, traceback_lines};
+use crate::python::interp::{self, Interpreter};
+use crate::python::{gil, native, script};
 use crate::wsgi::environ::{self, collapse_slashes, https_flag, is_omitted};
 use crate::wsgi::run::{Outcome, run_request};
 use pyo3::prelude::*;
 use std::borrow::Cow;
 
+/// What serves the request: a WSGI script file, or a WSGIHandlerScript for the handler name.
+enum Target {
+    Script,
+    Handler { path: String },
+}
+
 /// Settings for one request: alias options over per-directory over per-server over defaults.
 struct Effective {
+    target: Target,
+    script_path: String,
     callable_object: String,
+    application_group: Option<GroupSpec>,
     pass_authorization: bool,
     script_reloading: bool,
     chunked_request: bool,
     map_head_to_get: HeadMapping,
     enable_sendfile: bool,
+    pass_apache_request: bool,
+    restrict_process: Option<Vec<String>>,
+    case_sensitive: bool,
 }
 
 impl Effective {
-    fn resolve(r: Request, alias: Option<&ScriptAlias>) -> Effective {
-        let server = &server_config_of(r.server()).dir;
-        let d = DirSettings::merged(server, request_dir_config(r.raw()));
-        let opts = alias.map(|a| a.options.clone()).unwrap_or_default();
-        let callable = opts.callable_object.or(d.callable_object).unwrap_or_else(|| "application".into());
+    fn resolve(r: Request, alias: Option<&ScriptAlias>, dir: DirSettings, target: Target) -> Effective {
+        let opts = match (&target, alias) {
+            (Target::Script, Some(a)) => a.options.clone(),
+            (Target::Handler { .. }, _) => {
+                dir.handler_script(r.handler().unwrap_or("")).map(|h| h.options.clone()).unwrap_or_default()
+            }
+            _ => Default::default(),
+        };
+        let (script_path, default_callable) = match &target {
+            Target::Script => (r.filename().to_string(), "application"),
+            Target::Handler { path } => (path.clone(), "handle_request"),
+        };
+        let callable = match &target {
+            Target::Script => opts.callable_object.or(dir.callable_object).unwrap_or_else(|| default_callable.into()),
+            Target::Handler { .. } => default_callable.into(),
+        };
         Effective {
-            callable_object: expand_env(r, &callable).unwrap_or_else(|| "application".into()),
-            pass_authorization: opts.pass_authorization.or(d.pass_authorization).unwrap_or(false),
-            script_reloading: d.script_reloading.unwrap_or(true),
-            chunked_request: d.chunked_request.unwrap_or(false),
-            map_head_to_get: d.map_head_to_get.unwrap_or(HeadMapping::Auto),
-            enable_sendfile: d.enable_sendfile.unwrap_or(false),
+            callable_object: expand_env(r, &callable).unwrap_or_else(|| default_callable.into()),
+            script_path,
+            target,
+            application_group: opts.application_group.or(dir.application_group),
+            pass_authorization: opts.pass_authorization.or(dir.pass_authorization).unwrap_or(false),
+            script_reloading: dir.script_reloading.unwrap_or(true),
+            chunked_request: dir.chunked_request.unwrap_or(false),
+            map_head_to_get: dir.map_head_to_get.unwrap_or(HeadMapping::Auto),
+            enable_sendfile: dir.enable_sendfile.unwrap_or(false),
+            pass_apache_request: dir.pass_apache_request.unwrap_or(false),
+            restrict_process: dir.restrict_process,
+            case_sensitive: server_config_of(r.server()).case_sensitive(),
         }
     }
 }
@@ -49,44 +81,78 @@ fn expand_env(r: Request, value: &str) -> Option<String> {
 }
 
 pub fn handle(r: Request) -> i32 {
-    match r.handler() {
-        Some("wsgi-script") | Some("application/x-httpd-wsgi") => {}
-        _ => return ffi::DECLINED,
-    }
+    let server = server_config_of(r.server());
+    let dir = DirSettings::merged(&server.dir, request_dir_config(r.raw()));
+    let target = match r.handler() {
+        Some("wsgi-script") | Some("application/x-httpd-wsgi") => Target::Script,
+        Some(name) => match dir.handler_script(name) {
+            Some(h) => Target::Handler { path: h.path.clone() },
+            None => return ffi::DECLINED,
+        },
+        None => return ffi::DECLINED,
+    };
     let alias = crate::mapping::matched_alias(r);
-    if alias.is_none() && !r.allows_exec_cgi() {
-        r.log(Level::Error, &format!("Options ExecCGI is off in this directory: {}", r.filename()));
-        return ffi::HTTP_FORBIDDEN;
-    }
-    match r.file_kind() {
-        FileKind::Missing => {
-            r.log(Level::Error, &format!("Target WSGI script not found or unable to stat: {}", r.filename()));
-            return ffi::HTTP_NOT_FOUND;
-        }
-        FileKind::Directory => {
-            r.log(Level::Error, &format!("Attempt to invoke directory as WSGI application: {}", r.filename()));
+    if let Target::Script = target {
+        if alias.is_none() && !r.allows_exec_cgi() {
+            r.log(Level::Error, &format!("Options ExecCGI is off in this directory: {}", r.filename()));
             return ffi::HTTP_FORBIDDEN;
         }
-        FileKind::Regular | FileKind::Other => {}
+        match r.file_kind() {
+            FileKind::Missing => {
+                r.log(Level::Error, &format!("Target WSGI script not found or unable to stat: {}", r.filename()));
+                return ffi::HTTP_NOT_FOUND;
+            }
+            FileKind::Directory => {
+                r.log(Level::Error, &format!("Attempt to invoke directory as WSGI application: {}", r.filename()));
+                return ffi::HTTP_FORBIDDEN;
+            }
+            FileKind::Regular | FileKind::Other => {}
+        }
     }
-    let settings = Effective::resolve(r, alias);
+    let settings = Effective::resolve(r, alias, dir, target);
+    if server.switches.restrict_embedded.unwrap_or(false) {
+        r.log(Level::Error, &format!("Embedded mode of mod_wsgi disabled by runtime configuration (WSGIRestrictEmbedded On): {}", settings.script_path));
+        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if let Some(allowed) = &settings.restrict_process {
+        if !allowed.iter().any(|g| g.is_empty()) {
+            r.log(
+                Level::Error,
+                &format!("Embedded mode (process group %{{GLOBAL}}) is not in WSGIRestrictProcess ({}) for {}", allowed.join(" "), settings.script_path),
+            );
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
     if let Err(status) = r.setup_body(settings.chunked_request) {
         if status == ffi::HTTP_LENGTH_REQUIRED {
             r.log(Level::Error, "Chunked request bodies are not enabled (WSGIChunkedRequest On to accept them)");
         }
         return status;
     }
-    if !gil::is_ready() {
-        r.log(Level::Error, "Python is not available in this Apache process: its initialization failed (see the error log at the process's start)");
-        return ffi::HTTP_INTERNAL_SERVER_ERROR;
-    }
-    let (vars, https) = environ_vars(&r, &settings);
-    gil::with_main_interpreter(|py| serve(py, r, &settings, &vars, https))
+    let (vars, https, script_name) = environ_vars(&r, &settings);
+    let env = |name: &str| r.env_var(name);
+    let facts = RequestFacts {
+        server_name: r.server_hostname(),
+        port: r.server_port(),
+        host: r.hostname(),
+        script_name: &if settings.case_sensitive { script_name } else { script_name.to_lowercase() },
+        env: &env,
+    };
+    let group = groups::expand(settings.application_group.as_ref(), &facts);
+    let interp = match interp::find_or_create(&group) {
+        Ok(i) => i,
+        Err(msg) => {
+            r.log(Level::Error, &format!("No Python interpreter for {}: {msg}", describe_group(&group)));
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        }
+    };
+    interp::with(interp, |py| serve(py, r, interp, &settings, &vars, https))
 }
 
 type Var<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
-fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool) {
+/// The CGI variables plus mod_wsgi's own keys; also returns the https flag and SCRIPT_NAME.
+fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool, String) {
     let mut https = false;
     let mut vars: Vec<Var<'a>> = Vec::with_capacity(48);
     let map_head = match settings.map_head_to_get {
@@ -111,45 +177,60 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
         }
     }
     let own = |k: &'static str, v: String| (Cow::Borrowed(k.as_bytes()), Cow::Owned(v.into_bytes()));
+    let handler_script = match &settings.target {
+        Target::Script => String::new(),
+        Target::Handler { path } => path.clone(),
+    };
     vars.push(own("SCRIPT_NAME", script_name.clone()));
     vars.push(own("PATH_INFO", path_info.clone()));
-    vars.push(own("mod_wsgi.script_name", script_name));
+    vars.push(own("mod_wsgi.script_name", script_name.clone()));
     vars.push(own("mod_wsgi.path_info", path_info));
     vars.push(own("mod_wsgi.callable_object", settings.callable_object.clone()));
     vars.push(own("mod_wsgi.request_handler", r.handler().unwrap_or("").to_string()));
-    vars.push(own("mod_wsgi.handler_script", String::new()));
+    vars.push(own("mod_wsgi.handler_script", handler_script));
     vars.push(own("mod_wsgi.listener_host", r.local_ip().to_string()));
     vars.push(own("mod_wsgi.listener_port", r.local_port().to_string()));
     vars.push(own("mod_wsgi.request_id", r.log_id().unwrap_or("").to_string()));
     if let Some(id) = r.connection_log_id() {
         vars.push(own("mod_wsgi.connection_id", id.to_string()));
     }
-    (vars, https)
+    (vars, https, script_name)
 }
 
-fn serve(py: Python<'_>, r: Request, settings: &Effective, vars: &[Var<'_>], https: bool) -> i32 {
-    let Some(glue) = glue::main_glue() else {
-        r.log(Level::Error, "The mod_wsgi module could not be set up in this process (see the error log at the process's start)");
+fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective, vars: &[Var<'_>], https: bool) -> i32 {
+    let Some(glue) = interp.glue() else {
+        r.log(Level::Error, &format!("The mod_wsgi module could not be set up in {} (see the error log)", describe_group(&interp.name)));
         return ffi::HTTP_INTERNAL_SERVER_ERROR;
     };
-    let path = r.filename().to_string();
+    let path = settings.script_path.as_str();
+    let pid = std::process::id();
     let announce = |event: &script::Loading| match event {
         script::Loading::Loaded => r.log(
             Level::Info,
-            &format!("mod_wsgi (pid={}): Loading WSGI script '{path}' into the main interpreter in embedded mode.", std::process::id()),
+            &format!("mod_wsgi (pid={pid}): Loading WSGI script '{path}' into {} in embedded mode.", describe_group(&interp.name)),
         ),
         script::Loading::Reloaded(purged) => {
-            r.log(Level::Info, &format!("mod_wsgi (pid={}): Reloading WSGI script '{path}'.", std::process::id()));
+            r.log(Level::Info, &format!("mod_wsgi (pid={pid}): Reloading WSGI script '{path}'."));
             if !purged.is_empty() {
-                r.log(Level::Info, &format!("mod_wsgi (pid={}): Reloading application modules too: {}", std::process::id(), purged.join(", ")));
+                r.log(Level::Info, &format!("mod_wsgi (pid={pid}): Reloading application modules too: {}", purged.join(", ")));
             }
         }
         script::Loading::Cached => {}
     };
-    let module = match script::load(py, glue, &path, r.file_mtime(), settings.script_reloading, &announce) {
+    let mtime = match &settings.target {
+        Target::Script => r.file_mtime(),
+        Target::Handler { path } => match file_mtime_us(path) {
+            Some(m) => m,
+            None => {
+                r.log(Level::Error, &format!("Target WSGI handler script not found or unable to stat: {path}"));
+                return ffi::HTTP_NOT_FOUND;
+            }
+        },
+    };
+    let module = match script::load(py, interp, glue, path, mtime, settings.script_reloading, settings.case_sensitive, &announce) {
         Ok(m) => m,
         Err(_) => {
-            log_load_failure(py, r, &path);
+            log_load_failure(py, r, path);
             return ffi::HTTP_INTERNAL_SERVER_ERROR;
         }
     };
@@ -166,29 +247,36 @@ fn serve(py: Python<'_>, r: Request, settings: &Effective, vars: &[Var<'_>], htt
     };
     let pairs: Vec<(&[u8], &[u8])> = vars.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
     let environ = match environ::build(py, glue, &pairs, https).and_then(|env| {
-        use crate::python::exceptions::OrRaise;
         env.set_item("mod_wsgi.thread_id", gil::thread_index()).or_raise(py)?;
         env.set_item("mod_wsgi.request_start", r.request_time_us() as f64 / 1e6).or_raise(py)?;
+        if settings.pass_apache_request {
+            let capsule = native::pointer_capsule(py, r.raw() as *mut _, c"apache.request_rec").or_raise(py)?;
+            env.set_item("apache.request_rec", capsule).or_raise(py)?;
+        }
         Ok(env)
     }) {
         Ok(env) => env,
         Err(_) => {
-            log_load_failure(py, r, &path);
+            log_load_failure(py, r, path);
             return ffi::HTTP_INTERNAL_SERVER_ERROR;
         }
     };
     let transport = Box::new(ApacheTransport::new(r, settings.enable_sendfile));
-    match run_request(py, glue, &app, &environ, transport, &path) {
+    match run_request(py, glue, &app, &environ, transport, path) {
         Outcome::Sent => ffi::OK,
         Outcome::Failed => ffi::HTTP_INTERNAL_SERVER_ERROR,
     }
 }
 
+fn file_mtime_us(path: &str) -> Option<i64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros() as i64)
+}
+
 /// Logs why a script could not be loaded (syntax error, exception at import, SystemExit).
 fn log_load_failure(py: Python<'_>, r: Request, path: &str) {
     let Some(exc) = take_exception(py) else { return };
-    let system_exit = is_instance(&exc, crate::python::exceptions::system_exit_type());
-    if system_exit {
+    if is_instance(&exc, crate::python::exceptions::system_exit_type()) {
         r.log(Level::Error, &format!("SystemExit exception raised by WSGI script '{path}' ignored."));
     } else {
         r.log(Level::Error, &format!("Failed to exec Python script file '{path}': {}", describe(&exc)));

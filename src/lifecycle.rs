@@ -4,8 +4,12 @@ use crate::apache::ffi;
 use crate::apache::log::{self, Level};
 use crate::apache::module::server_config_of;
 use crate::apache::server;
-use crate::python::{gil, glue, runtime};
+use crate::config::{GroupSpec, InterpSettings, OptionsBlock, interpreter_settings};
+use crate::python::interp::{self, Interpreter};
+use crate::python::{exceptions, glue, runtime, script};
 use crate::wsgi::callbacks;
+use pyo3::Python;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 pub fn version_component() -> String {
@@ -74,40 +78,150 @@ fn log_to_server(line: &str) {
     log::server(Level::Error, MAIN_SERVER.load(Ordering::Relaxed), line);
 }
 
+/// What every interpreter of this process is set up from.
+struct ProcessContext {
+    info: glue::ProcessInfo,
+    interp: InterpSettings,
+    blocks: Vec<OptionsBlock>,
+    eggs: Option<String>,
+}
+
+static PROCESS: OnceLock<ProcessContext> = OnceLock::new();
+
+/// Builds the `mod_wsgi` module and applies the interpreter's settings (also for each
+/// sub-interpreter, when it is created).
+fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<glue::Glue, String> {
+    let ctx = PROCESS.get().ok_or("process context missing")?;
+    let settings = interpreter_settings(&ctx.interp, &ctx.blocks, "", &interp.name);
+    let options = glue::InterpreterOptions {
+        python_path: settings.python_path,
+        restrict_stdin: settings.restrict_stdin.unwrap_or(false),
+        restrict_stdout: settings.restrict_stdout.unwrap_or(false),
+        restrict_signal: settings.restrict_signal.unwrap_or(true),
+        switch_interval: settings.switch_interval,
+        python_eggs: ctx.eggs.clone(),
+    };
+    let info = glue::ProcessInfo { application_group: interp.name.clone(), ..ctx.info.clone() };
+    glue::install(py, &info, &callbacks::module_natives(), &options).map_err(|_| {
+        let trace = exceptions::take_exception(py).map(|e| exceptions::traceback_lines(py, &e).join("\n")).unwrap_or_default();
+        format!("setting up interpreter '{}' failed:\n{trace}", interp.name)
+    })
+}
+
+/// Whether Python must run in Apache children at all.
+fn embedded_python_needed(s: *mut ffi::server_rec) -> bool {
+    let config = server_config_of(s);
+    !config.switches.restrict_embedded.unwrap_or(false)
+        || server::all_servers(s).into_iter().any(|v| !server_config_of(v).import_scripts.is_empty())
+}
+
 /// Starts Python in a new Apache child. Returns whether it is running (to stop it at exit).
 pub fn child_init(s: *mut ffi::server_rec) -> bool {
     MAIN_SERVER.store(s, Ordering::Relaxed);
     let pid = std::process::id();
-    let config = server_config_of(s);
-    log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Initializing Python {}.", crate::config::embedded_python_version()));
-    if let Err(msg) = runtime::initialize(&config.python) {
-        log::server(Level::Error, s, &format!("mod_wsgi (pid={pid}): Python failed to initialize: {msg}"));
+    if !embedded_python_needed(s) {
+        log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Python is not started in this process (WSGIRestrictEmbedded On)."));
         return false;
     }
-    callbacks::set_server_log(log_to_server);
+    let config = server_config_of(s);
     let threads = server::mpm_threads_per_child();
     let processes = server::mpm_max_processes();
-    let info = glue::ProcessInfo {
-        multithread: threads > 1,
-        multiprocess: processes > 1,
-        maximum_processes: processes,
-        threads_per_process: threads,
-        apache_version: server::server_version(),
-        server_description: server::server_description(),
-        process_group: String::new(),
-        application_group: String::new(),
-    };
-    let installed = gil::with_main_interpreter(|py| {
-        glue::install(py, &info, &callbacks::module_natives(), &config.python.path).map_err(|_| {
-            let exc = crate::python::exceptions::take_exception(py);
-            exc.map(|e| crate::python::exceptions::traceback_lines(py, &e).join("\n")).unwrap_or_default()
-        })
+    let _ = PROCESS.set(ProcessContext {
+        info: glue::ProcessInfo {
+            multithread: threads > 1,
+            multiprocess: processes > 1,
+            maximum_processes: processes,
+            threads_per_process: threads,
+            apache_version: server::server_version(),
+            server_description: server::server_description(),
+            process_group: String::new(),
+            application_group: String::new(),
+        },
+        interp: config.interp.clone(),
+        blocks: config.options_blocks.clone(),
+        eggs: config.python.eggs.clone(),
     });
-    if let Err(trace) = installed {
-        log::server(Level::Error, s, &format!("mod_wsgi (pid={pid}): setting up the mod_wsgi module failed:"));
-        for line in trace.lines() {
-            log::server(Level::Error, s, line);
+    log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Initializing Python {}.", crate::config::embedded_python_version()));
+    callbacks::set_server_log(log_to_server);
+    match runtime::initialize(&config.python, setup_interpreter) {
+        Err(msg) => {
+            log::server(Level::Error, s, &format!("mod_wsgi (pid={pid}): Python failed to initialize: {msg}"));
+            return false;
+        }
+        Ok(Err(msg)) => log_lines(s, &format!("mod_wsgi (pid={pid}): {msg}")),
+        Ok(Ok(())) => {}
+    }
+    preload_scripts(s);
+    true
+}
+
+fn log_lines(s: *mut ffi::server_rec, text: &str) {
+    for line in text.lines() {
+        log::server(Level::Error, s, line);
+    }
+}
+
+/// WSGIImportScript for embedded mode, and aliases whose groups are both fixed (mod_wsgi
+/// preloads those too), loaded when the child starts instead of on the first request.
+fn preload_scripts(main: *mut ffi::server_rec) {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for s in server::all_servers(main) {
+        let config = server_config_of(s);
+        for i in &config.import_scripts {
+            if i.process_group == GroupSpec::Global {
+                wanted.push((i.path.clone(), group_name(&i.application_group)));
+            }
+        }
+        for a in &config.aliases {
+            let fixed = |g: &Option<GroupSpec>| matches!(g, Some(GroupSpec::Global) | Some(GroupSpec::Other(_))) && !matches!(g, Some(GroupSpec::Other(n)) if n.contains("%{"));
+            let literal_target = matches!(a.matcher, crate::config::AliasMatcher::Prefix(_)) || !a.target.contains('$');
+            if fixed(&a.options.process_group) && fixed(&a.options.application_group) && literal_target {
+                wanted.push((a.target.clone(), group_name(a.options.application_group.as_ref().unwrap_or(&GroupSpec::Global))));
+            }
         }
     }
-    true
+    let case_sensitive = server_config_of(main).case_sensitive();
+    for (path, group) in wanted {
+        preload(main, &path, &group, case_sensitive);
+    }
+}
+
+fn group_name(g: &GroupSpec) -> String {
+    match g {
+        GroupSpec::Global => String::new(),
+        GroupSpec::Other(n) => n.clone(),
+    }
+}
+
+fn preload(s: *mut ffi::server_rec, path: &str, group: &str, case_sensitive: bool) {
+    let pid = std::process::id();
+    let interp = match interp::find_or_create(group) {
+        Ok(i) => i,
+        Err(msg) => return log_lines(s, &format!("mod_wsgi (pid={pid}): cannot preload '{path}': {msg}")),
+    };
+    let Some(glue) = interp.glue() else { return };
+    let mtime = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_micros() as i64);
+    interp::with(interp, |py| {
+        let announce = |_: &script::Loading| {
+            log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Loading WSGI script '{path}' into {}.", describe_group(group)));
+        };
+        if script::load(py, interp, glue, path, mtime, true, case_sensitive, &announce).is_err() {
+            let trace = exceptions::take_exception(py).map(|e| exceptions::traceback_lines(py, &e).join("\n")).unwrap_or_default();
+            log_lines(s, &format!("mod_wsgi (pid={pid}): Failed to preload WSGI script '{path}':\n{trace}"));
+        }
+    });
+}
+
+pub fn describe_group(group: &str) -> String {
+    if group.is_empty() { "the main interpreter".into() } else { format!("sub-interpreter '{group}'") }
+}
+
+/// At child exit.
+pub fn child_exit(s: *mut ffi::server_rec) {
+    let destroy = server_config_of(s).switches.destroy_interpreter.unwrap_or(true);
+    runtime::finalize(destroy);
 }

@@ -7,6 +7,11 @@ use super::pool::{cstr_opt, pool_box, pstrdup};
 use crate::config::{self, AliasMatcher, DirSettings, Origin, Parsed, Scope, ScriptAlias, ServerConfig, table};
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set while Apache walks the body of a `<WSGIInterpreterOptions>` block (config parsing is
+/// single-threaded).
+static IN_OPTIONS_BLOCK: AtomicBool = AtomicBool::new(false);
 
 const N: usize = table::DIRECTIVES.len();
 
@@ -83,7 +88,8 @@ unsafe extern "C" fn handle_directive(
     } else {
         Scope::Server
     };
-    match config::parse_directive(spec.name(), raw, scope).and_then(|parsed| store(cmd, mconfig, scope, parsed)) {
+    let in_block = IN_OPTIONS_BLOCK.load(Ordering::Relaxed);
+    match config::parse_in(spec.name(), raw, scope, in_block).and_then(|parsed| store(cmd, mconfig, scope, in_block, parsed)) {
         Ok(()) => ptr::null(),
         Err(msg) => pstrdup(cmd.pool, &msg),
     }
@@ -98,7 +104,7 @@ fn origin_of(cmd: &ffi::cmd_parms) -> Origin {
     Origin { file: cstr_opt(d.filename).unwrap_or("").to_string(), line: d.line_num as u32 }
 }
 
-fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, parsed: Parsed) -> Result<(), String> {
+fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: bool, parsed: Parsed) -> Result<(), String> {
     let server = server_config_of(cmd.server);
     match parsed {
         Parsed::Alias { is_regex, pattern, target, options } => {
@@ -120,6 +126,27 @@ fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, parsed: Parse
             *target = DirSettings::merged(target, &d);
         }
         Parsed::Python(p) => server.python.apply(p),
+        Parsed::Interp(i) => match (in_block, server.options_blocks.last_mut()) {
+            (true, Some(block)) => block.settings.apply(&i),
+            _ => server.interp.apply(&i),
+        },
+        Parsed::Switches(w) => server.switches.apply(&w),
+        Parsed::ImportScript(i) => server.import_scripts.push(i),
+        Parsed::OptionsBlock(block) => {
+            server.options_blocks.push(block);
+            IN_OPTIONS_BLOCK.store(true, Ordering::Relaxed);
+            // SAFETY: walks the block's children with the same cmd_parms, as Apache's own
+            // containers do; the result is an error string in cmd->pool or NULL.
+            let err = unsafe {
+                let cmd_mut = cmd as *const ffi::cmd_parms as *mut ffi::cmd_parms;
+                ffi::ap_walk_config((*cmd.directive).first_child, cmd_mut, cmd.context)
+            };
+            IN_OPTIONS_BLOCK.store(false, Ordering::Relaxed);
+            if let Some(msg) = cstr_opt(err) {
+                return Err(msg.to_string());
+            }
+        }
+        Parsed::Notice(msg) => super::log::server(super::log::Level::Notice, cmd.server, &msg),
         Parsed::SocketPrefix(prefix) => {
             let cpre = super::pool::cstring(&prefix);
             // SAFETY: ap_server_root_relative allocates the result in cmd->pool.

@@ -31,18 +31,18 @@ pub unsafe extern "C" fn post_config(
     ffi::OK
 }
 
-/// Marker owned by the child pool: dropping it (at child exit) stops Python.
-struct ChildPython;
+/// Owned by the child pool: dropping it (at child exit) stops Python.
+struct ChildPython(*mut ffi::server_rec);
 
 impl Drop for ChildPython {
     fn drop(&mut self) {
-        crate::python::runtime::finalize();
+        crate::lifecycle::child_exit(self.0);
     }
 }
 
 pub unsafe extern "C" fn child_init(pchild: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
     if crate::lifecycle::child_init(s) {
-        let _: *mut ChildPython = pool_box(pchild, ChildPython);
+        let _: *mut ChildPython = pool_box(pchild, ChildPython(s));
     }
 }
 

@@ -106,7 +106,12 @@ impl Request {
         self.rec().request_time
     }
 
+    /// Apache's request log id (`%L`), generated now if no module asked for it yet.
     pub fn log_id(&self) -> Option<&str> {
+        if self.rec().log_id.is_null() {
+            // SAFETY: the generate_log_id hook stores a pool-allocated id in r->log_id.
+            unsafe { ffi::ap_run_generate_log_id((*self.r).connection, self.r, &mut (*self.r).log_id) };
+        }
         cstr_opt(self.rec().log_id)
     }
 
@@ -121,6 +126,23 @@ impl Request {
             let addr = (*self.rec().connection).local_addr;
             if addr.is_null() { 0 } else { (*addr).port }
         }
+    }
+
+    /// The vhost's ServerName.
+    pub fn server_hostname(&self) -> &str {
+        // SAFETY: every request has its server_rec.
+        cstr_opt(unsafe { (*self.rec().server).server_hostname }).unwrap_or("")
+    }
+
+    /// The server port as Apache reports it (UseCanonicalName rules).
+    pub fn server_port(&self) -> u16 {
+        // SAFETY: reads the live request.
+        unsafe { ffi::ap_get_server_port(self.r) }
+    }
+
+    /// The Host the client asked for, without port.
+    pub fn hostname(&self) -> Option<&str> {
+        cstr_opt(self.rec().hostname)
     }
 
     pub fn local_ip(&self) -> &str {
@@ -162,8 +184,9 @@ impl Request {
         log::request(level, self.r, msg);
     }
 
-    /// WSGIScriptAliasMatch: `target` with $1..$9 filled in, if `compiled` (an ap_regex_t from
-    /// the config) matches the URI.
+    /// WSGIScriptAliasMatch: `target` with $1..$9 filled in, followed by the part of the URI
+    /// after the match (which the directory walk turns into PATH_INFO), if `compiled` (an
+    /// ap_regex_t from the config) matches the URI.
     pub fn regex_substitute(&self, compiled: *const c_void, target: &str) -> Option<String> {
         const N: usize = ffi::AP_MAX_REG_MATCH as usize;
         let mut matches = [ffi::ap_regmatch_t::default(); N];
@@ -176,7 +199,8 @@ impl Request {
                 return None;
             }
             let out = ffi::ap_pregsub(self.pool(), target_c.as_ptr(), uri, N, matches.as_mut_ptr());
-            cstr_opt(out).map(str::to_string)
+            let rest = self.uri().get(matches[0].rm_eo as usize..).unwrap_or("");
+            cstr_opt(out).map(|t| format!("{t}{rest}"))
         }
     }
 

@@ -3,6 +3,7 @@
 //! vectors.
 
 pub mod alias;
+pub mod groups;
 pub mod table;
 pub mod values;
 pub mod words;
@@ -54,6 +55,14 @@ pub struct ScriptAlias {
     pub origin: Origin,
 }
 
+/// WSGIHandlerScript: requests whose Apache handler is `name` run `handle_request` in `path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerScript {
+    pub name: String,
+    pub path: String,
+    pub options: AliasOptions,
+}
+
 /// Settings that may be given per server, per vhost and per directory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DirSettings {
@@ -65,11 +74,19 @@ pub struct DirSettings {
     pub chunked_request: Option<bool>,
     pub map_head_to_get: Option<HeadMapping>,
     pub enable_sendfile: Option<bool>,
+    pub pass_apache_request: Option<bool>,
+    /// WSGIRestrictProcess: the process groups allowed here ("" = embedded).
+    pub restrict_process: Option<Vec<String>>,
+    /// Overlaid by name: a deeper scope's definition replaces the outer one.
+    pub handler_scripts: Vec<HandlerScript>,
 }
 
 impl DirSettings {
     /// `over` wins where it says something.
     pub fn merged(base: &DirSettings, over: &DirSettings) -> DirSettings {
+        let mut handler_scripts: Vec<HandlerScript> =
+            base.handler_scripts.iter().filter(|h| !over.handler_scripts.iter().any(|o| o.name == h.name)).cloned().collect();
+        handler_scripts.extend(over.handler_scripts.iter().cloned());
         DirSettings {
             process_group: over.process_group.clone().or_else(|| base.process_group.clone()),
             application_group: over.application_group.clone().or_else(|| base.application_group.clone()),
@@ -79,20 +96,103 @@ impl DirSettings {
             chunked_request: over.chunked_request.or(base.chunked_request),
             map_head_to_get: over.map_head_to_get.or(base.map_head_to_get),
             enable_sendfile: over.enable_sendfile.or(base.enable_sendfile),
+            pass_apache_request: over.pass_apache_request.or(base.pass_apache_request),
+            restrict_process: over.restrict_process.clone().or_else(|| base.restrict_process.clone()),
+            handler_scripts,
         }
+    }
+
+    pub fn handler_script(&self, name: &str) -> Option<&HandlerScript> {
+        self.handler_scripts.iter().rev().find(|h| h.name == name)
     }
 }
 
-/// Interpreter settings: server-wide only (the `S` directives).
+/// How Python starts in a process: server-wide only (the `S` directives).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PythonSettings {
     pub home: Option<String>,
-    pub path: Vec<String>,
     pub optimize: Option<u8>,
     /// `Some(None)` = `random` given explicitly.
     pub hash_seed: Option<Option<u32>>,
     pub warnings: Vec<String>,
     pub dont_write_bytecode: Option<bool>,
+    pub eggs: Option<String>,
+}
+
+/// Per-interpreter settings: server-wide, or scoped by `<WSGIInterpreterOptions>`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InterpSettings {
+    pub python_path: Vec<String>,
+    pub switch_interval: Option<f64>,
+    pub restrict_stdin: Option<bool>,
+    pub restrict_stdout: Option<bool>,
+    pub restrict_signal: Option<bool>,
+}
+
+impl InterpSettings {
+    /// Layers `more` on top: scalars it sets win, path entries accumulate.
+    pub fn apply(&mut self, more: &InterpSettings) {
+        self.python_path.extend(more.python_path.iter().cloned());
+        self.switch_interval = more.switch_interval.or(self.switch_interval);
+        self.restrict_stdin = more.restrict_stdin.or(self.restrict_stdin);
+        self.restrict_stdout = more.restrict_stdout.or(self.restrict_stdout);
+        self.restrict_signal = more.restrict_signal.or(self.restrict_signal);
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptionsBlock {
+    pub process_group: Option<GroupSpec>,
+    pub application_group: Option<GroupSpec>,
+    pub settings: InterpSettings,
+}
+
+/// The settings of interpreter `application_group` in process group `process_group`: the
+/// server-wide ones, then matching blocks from least to most specific (config order among
+/// equals), so the most specific block wins each setting and every path layer applies.
+pub fn interpreter_settings(base: &InterpSettings, blocks: &[OptionsBlock], process_group: &str, application_group: &str) -> InterpSettings {
+    let name = |g: &GroupSpec| match g {
+        GroupSpec::Global => String::new(),
+        GroupSpec::Other(n) => n.clone(),
+    };
+    let mut matching: Vec<(usize, &OptionsBlock)> = blocks
+        .iter()
+        .filter(|b| b.process_group.as_ref().is_none_or(|g| name(g) == process_group))
+        .filter(|b| b.application_group.as_ref().is_none_or(|g| name(g) == application_group))
+        .map(|b| (b.process_group.is_some() as usize + b.application_group.is_some() as usize, b))
+        .collect();
+    matching.sort_by_key(|(specificity, _)| *specificity);
+    let mut out = base.clone();
+    for (_, block) in matching {
+        out.apply(&block.settings);
+    }
+    out
+}
+
+/// WSGIImportScript: preloaded into an interpreter when a process of its group starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportScript {
+    pub path: String,
+    pub process_group: GroupSpec,
+    pub application_group: GroupSpec,
+}
+
+/// Server-wide switches (`S` directives that are not about starting Python).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerSwitches {
+    pub restrict_embedded: Option<bool>,
+    pub case_sensitive: Option<bool>,
+    pub destroy_interpreter: Option<bool>,
+    pub server_metrics: Option<bool>,
+}
+
+impl ServerSwitches {
+    pub fn apply(&mut self, more: &ServerSwitches) {
+        self.restrict_embedded = more.restrict_embedded.or(self.restrict_embedded);
+        self.case_sensitive = more.case_sensitive.or(self.case_sensitive);
+        self.destroy_interpreter = more.destroy_interpreter.or(self.destroy_interpreter);
+        self.server_metrics = more.server_metrics.or(self.server_metrics);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -101,6 +201,11 @@ pub struct ServerConfig {
     pub aliases: Vec<ScriptAlias>,
     pub dir: DirSettings,
     pub python: PythonSettings,
+    pub interp: InterpSettings,
+    pub options_blocks: Vec<OptionsBlock>,
+    pub switches: ServerSwitches,
+    /// This server's own (not inherited: child_init walks every server).
+    pub import_scripts: Vec<ImportScript>,
     pub socket_prefix: Option<String>,
 }
 
@@ -112,8 +217,16 @@ impl ServerConfig {
             aliases,
             dir: DirSettings::merged(&base.dir, &over.dir),
             python: base.python.clone(),
+            interp: base.interp.clone(),
+            options_blocks: base.options_blocks.clone(),
+            switches: base.switches.clone(),
+            import_scripts: over.import_scripts.clone(),
             socket_prefix: base.socket_prefix.clone(),
         }
+    }
+
+    pub fn case_sensitive(&self) -> bool {
+        self.switches.case_sensitive.unwrap_or(true)
     }
 }
 
@@ -135,13 +248,24 @@ pub enum Parsed {
     /// Sets one per-directory setting (in a directory config, or the server's defaults).
     Dir(DirSettings),
     Python(PythonSettings),
+    /// Server-wide, or for the enclosing `<WSGIInterpreterOptions>` block.
+    Interp(InterpSettings),
+    Switches(ServerSwitches),
+    ImportScript(ImportScript),
+    /// `<WSGIInterpreterOptions ...>`: the caller parses the block's body into it.
+    OptionsBlock(OptionsBlock),
     SocketPrefix(String),
+    /// Accepted for compatibility; the message is logged at startup.
+    Notice(String),
 }
 
-const ALIAS_OPTIONS: &str = "process-group=NAME, application-group=NAME, callable-object=NAME, pass-authorization=On|Off";
-
-/// Parses one directive. `name` is the directive as registered (see `table::DIRECTIVES`).
+/// Parses one directive. `name` is the directive as registered (see `table::DIRECTIVES`);
+/// `in_options_block` is true inside `<WSGIInterpreterOptions>`.
 pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parsed, String> {
+    parse_in(name, raw_args, scope, false)
+}
+
+pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool) -> Result<Parsed, String> {
     let spec = table::find(name).ok_or_else(|| format!("{name} is not a mod_wsgi directive"))?;
     if let Status::NotYet(feature) = spec.status {
         return Err(format!(
@@ -149,6 +273,13 @@ pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parse
             spec.name().trim_start_matches('<'),
             env!("CARGO_PKG_VERSION"),
             feature
+        ));
+    }
+    if in_options_block && !table::INTERPRETER_OPTIONS.contains(&spec.name()) {
+        return Err(format!(
+            "{} cannot be used inside <WSGIInterpreterOptions>; allowed there: {}",
+            spec.name(),
+            table::INTERPRETER_OPTIONS.join(", ")
         ));
     }
     check_scope(spec, scope)?;
@@ -160,6 +291,7 @@ pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parse
             _ => Err(usage()),
         }
     };
+    let flag = || -> Result<bool, String> { values::parse_on_off(spec.name(), single()?) };
     let dir = |f: &dyn Fn(&mut DirSettings)| {
         let mut d = DirSettings::default();
         f(&mut d);
@@ -170,6 +302,16 @@ pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parse
         f(&mut p);
         Parsed::Python(p)
     };
+    let interp = |f: &dyn Fn(&mut InterpSettings)| {
+        let mut i = InterpSettings::default();
+        f(&mut i);
+        Parsed::Interp(i)
+    };
+    let switches = |f: &dyn Fn(&mut ServerSwitches)| {
+        let mut w = ServerSwitches::default();
+        f(&mut w);
+        Parsed::Switches(w)
+    };
     Ok(match spec.name() {
         "WSGIScriptAlias" | "WSGIScriptAliasMatch" => {
             if words.len() < 2 {
@@ -179,53 +321,80 @@ pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parse
             if !is_regex && !words[0].starts_with('/') {
                 return Err(format!("{}: the URL-path must start with '/', not '{}'", spec.name(), words[0]));
             }
-            let options = parse_alias_options(spec.name(), &words[2..])?;
+            let options = parse_options(spec.name(), &words[2..], ALIAS_OPTIONS)?;
             Parsed::Alias { is_regex, pattern: words[0].clone(), target: words[1].clone(), options }
+        }
+        "WSGIHandlerScript" => {
+            if words.len() < 2 {
+                return Err(usage());
+            }
+            let options = parse_options(spec.name(), &words[2..], HANDLER_OPTIONS)?;
+            let h = HandlerScript { name: words[0].clone(), path: words[1].clone(), options };
+            dir(&|d| d.handler_scripts = vec![h.clone()])
+        }
+        "WSGIImportScript" => {
+            if words.is_empty() {
+                return Err(usage());
+            }
+            let options = parse_options(spec.name(), &words[1..], IMPORT_OPTIONS)?;
+            let (Some(process_group), Some(application_group)) = (options.process_group, options.application_group) else {
+                return Err(format!("{}: both process-group= and application-group= are required; {}", spec.name(), usage()));
+            };
+            if let GroupSpec::Other(g) = &application_group {
+                if g.contains("%{") {
+                    return Err(format!("{}: application-group must be a literal name or %{{GLOBAL}}, not '{g}'", spec.name()));
+                }
+            }
+            Parsed::ImportScript(ImportScript { path: words[0].clone(), process_group, application_group })
         }
         "WSGICallableObject" => {
             let v = values::parse_callable_name(spec.name(), single()?)?;
             dir(&|d| d.callable_object = Some(v.clone()))
         }
         "WSGIPassAuthorization" => {
-            let v = values::parse_on_off(spec.name(), single()?)?;
+            let v = flag()?;
             dir(&|d| d.pass_authorization = Some(v))
         }
         "WSGIScriptReloading" => {
-            let v = values::parse_on_off(spec.name(), single()?)?;
+            let v = flag()?;
             dir(&|d| d.script_reloading = Some(v))
         }
         "WSGIChunkedRequest" => {
-            let v = values::parse_on_off(spec.name(), single()?)?;
+            let v = flag()?;
             dir(&|d| d.chunked_request = Some(v))
         }
         "WSGIEnableSendfile" => {
-            let v = values::parse_on_off(spec.name(), single()?)?;
+            let v = flag()?;
             dir(&|d| d.enable_sendfile = Some(v))
+        }
+        "WSGIPassApacheRequest" => {
+            let v = flag()?;
+            dir(&|d| d.pass_apache_request = Some(v))
         }
         "WSGIMapHEADToGET" => {
             let v = values::parse_head_mapping(single()?)?;
             dir(&|d| d.map_head_to_get = Some(v))
         }
         "WSGIApplicationGroup" => {
-            let v = embedded_only_group(spec.name(), single()?, "application")?;
+            let v = GroupSpec::parse(single()?);
             dir(&|d| d.application_group = Some(v.clone()))
         }
         "WSGIProcessGroup" => {
-            let v = embedded_only_group(spec.name(), single()?, "process")?;
+            let v = embedded_only_group(spec.name(), single()?)?;
             dir(&|d| d.process_group = Some(v.clone()))
+        }
+        "WSGIRestrictProcess" => {
+            if words.is_empty() {
+                return Err(usage());
+            }
+            let groups: Vec<String> =
+                words.iter().map(|w| if w == "%{GLOBAL}" { String::new() } else { w.clone() }).collect();
+            dir(&|d| d.restrict_process = Some(groups.clone()))
         }
         "WSGIPythonHome" => {
             let home = single()?.to_string();
             check_python_home(&home)?;
             python(&|p| p.home = Some(home.clone()))
-        }
-        "WSGIPythonPath" => {
-            let dirs: Vec<String> =
-                words.iter().flat_map(|w| w.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect();
-            if dirs.is_empty() {
-                return Err(usage());
-            }
-            python(&|p| p.path = dirs.clone())
         }
         "WSGIPythonOptimize" => {
             let v = values::parse_uint(spec.name(), single()?, 2)? as u8;
@@ -240,8 +409,86 @@ pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parse
             python(&|p| p.warnings = vec![v.clone()])
         }
         "WSGIDontWriteBytecode" => {
-            let v = values::parse_on_off(spec.name(), single()?)?;
+            let v = flag()?;
             python(&|p| p.dont_write_bytecode = Some(v))
+        }
+        "WSGIPythonEggs" => {
+            let v = single()?.to_string();
+            python(&|p| p.eggs = Some(v.clone()))
+        }
+        "WSGIPythonPath" => {
+            let dirs: Vec<String> =
+                words.iter().flat_map(|w| w.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if dirs.is_empty() {
+                return Err(usage());
+            }
+            interp(&|i| i.python_path = dirs.clone())
+        }
+        "WSGISwitchInterval" => {
+            let v = single()?;
+            let seconds = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0).ok_or_else(|| {
+                format!("WSGISwitchInterval takes a number of seconds above 0 (e.g. 0.005), not '{v}'")
+            })?;
+            interp(&|i| i.switch_interval = Some(seconds))
+        }
+        "WSGIRestrictStdin" => {
+            let v = flag()?;
+            interp(&|i| i.restrict_stdin = Some(v))
+        }
+        "WSGIRestrictStdout" => {
+            let v = flag()?;
+            interp(&|i| i.restrict_stdout = Some(v))
+        }
+        "WSGIRestrictSignal" => {
+            let v = flag()?;
+            interp(&|i| i.restrict_signal = Some(v))
+        }
+        "WSGIPerInterpreterGIL" => {
+            if flag()? {
+                return Err(format!(
+                    "WSGIPerInterpreterGIL On needs Python 3.12 or later; this mod_wsgi_rs embeds Python {}. Write WSGIPerInterpreterGIL Off or remove it",
+                    embedded_python_version()
+                ));
+            }
+            interp(&|_| {})
+        }
+        "WSGIFreeThreading" => {
+            if flag()? {
+                return Err(format!(
+                    "WSGIFreeThreading On needs a free-threaded Python build; this mod_wsgi_rs embeds the standard Python {}. Write WSGIFreeThreading Off or remove it",
+                    embedded_python_version()
+                ));
+            }
+            interp(&|_| {})
+        }
+        "<WSGIInterpreterOptions" => {
+            let inner = raw_args.trim().strip_suffix('>').ok_or_else(|| "<WSGIInterpreterOptions must end with '>'".to_string())?;
+            let options = parse_options("<WSGIInterpreterOptions>", &words::split_words(inner), BLOCK_OPTIONS)?;
+            Parsed::OptionsBlock(OptionsBlock {
+                process_group: options.process_group,
+                application_group: options.application_group,
+                settings: InterpSettings::default(),
+            })
+        }
+        "WSGIRestrictEmbedded" => {
+            let v = flag()?;
+            switches(&|w| w.restrict_embedded = Some(v))
+        }
+        "WSGICaseSensitivity" => {
+            let v = flag()?;
+            switches(&|w| w.case_sensitive = Some(v))
+        }
+        "WSGIDestroyInterpreter" => {
+            let v = flag()?;
+            switches(&|w| w.destroy_interpreter = Some(v))
+        }
+        "WSGIServerMetrics" => {
+            let v = flag()?;
+            switches(&|w| w.server_metrics = Some(v))
+        }
+        "WSGIVerboseDebugging" => {
+            flag()?;
+            Parsed::Notice("WSGIVerboseDebugging is deprecated and has no effect (as in mod_wsgi 6)".into())
         }
         "WSGISocketPrefix" => Parsed::SocketPrefix(single()?.to_string()),
         other => return Err(format!("{other}: no parser (this is a bug in mod_wsgi_rs)")),
@@ -276,40 +523,65 @@ fn check_scope(spec: &table::DirectiveSpec, scope: Scope) -> Result<(), String> 
     Err(format!("{} cannot occur {place}; put it in {}", spec.name(), fits.join(" or ")))
 }
 
-/// Until sub-interpreters and daemon mode land, the only group that can act is `%{GLOBAL}`.
-fn embedded_only_group(directive: &str, value: &str, kind: &str) -> Result<GroupSpec, String> {
+/// Until daemon mode lands, the only process group that can act is `%{GLOBAL}` (embedded).
+fn embedded_only_group(directive: &str, value: &str) -> Result<GroupSpec, String> {
     match GroupSpec::parse(value) {
         GroupSpec::Global => Ok(GroupSpec::Global),
         GroupSpec::Other(name) => Err(format!(
-            "{directive} '{name}': only %{{GLOBAL}} is implemented yet by mod_wsgi_rs {} ({}); write {directive} %{{GLOBAL}}",
+            "{directive} '{name}': only %{{GLOBAL}} (embedded mode) is implemented yet by mod_wsgi_rs {}; daemon process groups come in a later release. Write %{{GLOBAL}}",
             env!("CARGO_PKG_VERSION"),
-            if kind == "process" { "daemon process groups come in a later release" } else { "sub-interpreters come in a later release" }
         )),
     }
 }
 
-fn parse_alias_options(directive: &str, words: &[String]) -> Result<AliasOptions, String> {
+/// Which `name=value` options a directive takes.
+struct OptionSet {
+    accepted: &'static str,
+    process_group: bool,
+    application_group: bool,
+    callable_object: bool,
+    pass_authorization: bool,
+}
+
+const ALIAS_OPTIONS: OptionSet = OptionSet {
+    accepted: "process-group=NAME, application-group=NAME, callable-object=NAME, pass-authorization=On|Off",
+    process_group: true,
+    application_group: true,
+    callable_object: true,
+    pass_authorization: true,
+};
+const HANDLER_OPTIONS: OptionSet = OptionSet {
+    accepted: "process-group=NAME, application-group=NAME, pass-authorization=On|Off",
+    callable_object: false,
+    ..ALIAS_OPTIONS
+};
+const IMPORT_OPTIONS: OptionSet =
+    OptionSet { accepted: "process-group=NAME, application-group=NAME", pass_authorization: false, ..HANDLER_OPTIONS };
+const BLOCK_OPTIONS: OptionSet = IMPORT_OPTIONS;
+
+fn parse_options(directive: &str, words: &[String], set: OptionSet) -> Result<AliasOptions, String> {
     let mut options = AliasOptions::default();
     let mut seen = HashSet::new();
     for word in words {
-        let invalid = || format!("Invalid option '{word}' to {directive}; the accepted options are {ALIAS_OPTIONS}");
+        let invalid = || format!("Invalid option '{word}' to {directive}; the accepted options are {}", set.accepted);
         let (key, value) = word.split_once('=').ok_or_else(invalid)?;
         if value.is_empty() {
-            return Err(format!("{directive}: option '{key}=' needs a value; the accepted options are {ALIAS_OPTIONS}"));
+            return Err(format!("{directive}: option '{key}=' needs a value; the accepted options are {}", set.accepted));
         }
         if !seen.insert(key.to_ascii_lowercase()) {
             return Err(format!("{directive}: option '{key}' given twice"));
         }
         match key.to_ascii_lowercase().as_str() {
-            "process-group" => {
-                options.process_group = Some(embedded_only_group(&format!("{directive} process-group="), value, "process")?)
+            "process-group" if set.process_group => {
+                options.process_group = Some(embedded_only_group(&format!("{directive} process-group="), value)?)
             }
-            "application-group" => {
-                options.application_group =
-                    Some(embedded_only_group(&format!("{directive} application-group="), value, "application")?)
+            "application-group" if set.application_group => options.application_group = Some(GroupSpec::parse(value)),
+            "callable-object" if set.callable_object => {
+                options.callable_object = Some(values::parse_callable_name(key, value)?)
             }
-            "callable-object" => options.callable_object = Some(values::parse_callable_name(key, value)?),
-            "pass-authorization" => options.pass_authorization = Some(values::parse_on_off(key, value)?),
+            "pass-authorization" if set.pass_authorization => {
+                options.pass_authorization = Some(values::parse_on_off(key, value)?)
+            }
             _ => return Err(invalid()),
         }
     }
@@ -359,7 +631,9 @@ impl PythonSettings {
         if more.home.is_some() {
             self.home = more.home;
         }
-        self.path.extend(more.path);
+        if more.eggs.is_some() {
+            self.eggs = more.eggs;
+        }
         if more.optimize.is_some() {
             self.optimize = more.optimize;
         }

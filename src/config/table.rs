@@ -12,6 +12,17 @@ pub struct Contexts {
     pub htaccess_fileinfo: bool,
 }
 
+/// Directives that may also appear inside `<WSGIInterpreterOptions>`.
+pub const INTERPRETER_OPTIONS: &[&str] = &[
+    "WSGIPythonPath",
+    "WSGISwitchInterval",
+    "WSGIPerInterpreterGIL",
+    "WSGIFreeThreading",
+    "WSGIRestrictStdin",
+    "WSGIRestrictStdout",
+    "WSGIRestrictSignal",
+];
+
 const S: Contexts = Contexts { server: true, vhost: false, directory: false, htaccess_fileinfo: false };
 const SV: Contexts = Contexts { server: true, vhost: true, directory: false, htaccess_fileinfo: false };
 const SVD: Contexts = Contexts { server: true, vhost: true, directory: true, htaccess_fileinfo: false };
@@ -44,7 +55,6 @@ impl DirectiveSpec {
 }
 
 const DAEMON: Status = Status::NotYet("daemon mode");
-const SUBINTERP: Status = Status::NotYet("application groups / sub-interpreters");
 const HOOKS: Status = Status::NotYet("Python access, authentication and dispatch hooks");
 const PROXY: Status = Status::NotYet("trusted proxy headers");
 const TELEMETRY: Status = Status::NotYet("telemetry");
@@ -64,38 +74,38 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIChunkedRequest", SVDH, c"On|Off", Status::Implemented),
     d!(c"WSGIMapHEADToGET", SVDH, c"On|Off|Auto", Status::Implemented),
     d!(c"WSGIEnableSendfile", SVDH, c"On|Off", Status::Implemented),
-    d!(c"WSGIApplicationGroup", SVD, c"%{GLOBAL}", Status::Implemented),
+    d!(c"WSGIApplicationGroup", SVD, c"%{GLOBAL} | %{SERVER} | %{HOST} | %{RESOURCE} | %{ENV:variable} | NAME", Status::Implemented),
     d!(c"WSGIProcessGroup", SVD, c"%{GLOBAL}", Status::Implemented),
+    d!(c"WSGIRestrictProcess", SVD, c"GROUP ... (%{GLOBAL} for embedded mode)", Status::Implemented),
+    d!(c"WSGIPassApacheRequest", SVD, c"On|Off", Status::Implemented),
+    d!(c"WSGIHandlerScript", SVD, c"NAME /path/script.wsgi [process-group=NAME] [application-group=NAME] [pass-authorization=On|Off]", Status::Implemented),
+    d!(c"WSGIImportScript", SV, c"/path/script.py process-group=%{GLOBAL} application-group=NAME", Status::Implemented),
     d!(c"WSGIPythonHome", S, c"/path/to/prefix-or-virtualenv", Status::Implemented),
     d!(c"WSGIPythonPath", S, c"/dir[:/dir...]", Status::Implemented),
     d!(c"WSGIPythonOptimize", S, c"0|1|2", Status::Implemented),
     d!(c"WSGIPythonHashSeed", S, c"random|0..4294967295", Status::Implemented),
     d!(c"WSGIPythonWarnings", S, c"action:message:category:module:line (as python -W)", Status::Implemented),
+    d!(c"WSGIPythonEggs", S, c"/path/to/egg-cache", Status::Implemented),
     d!(c"WSGIDontWriteBytecode", S, c"On|Off", Status::Implemented),
     d!(c"WSGISocketPrefix", S, c"/path/prefix", Status::Implemented),
+    d!(c"WSGIRestrictEmbedded", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIRestrictStdin", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIRestrictStdout", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIRestrictSignal", S, c"On|Off", Status::Implemented),
+    d!(c"WSGISwitchInterval", S, c"seconds (a number above 0)", Status::Implemented),
+    d!(c"WSGIPerInterpreterGIL", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIFreeThreading", S, c"On|Off", Status::Implemented),
+    d!(c"<WSGIInterpreterOptions", S, c"[process-group=NAME] [application-group=NAME]>", Status::Implemented),
+    d!(c"WSGICaseSensitivity", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIDestroyInterpreter", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIServerMetrics", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIVerboseDebugging", S, c"On|Off", Status::Implemented),
     // Recognised, not implemented yet.
     d!(c"WSGIDaemonProcess", SV, c"NAME [options]", DAEMON),
     d!(c"WSGISocketRotation", S, c"On|Off", DAEMON),
     d!(c"WSGIAcceptMutex", S, c"default|flock|fcntl|sysvsem|posixsem|pthread", DAEMON),
     d!(c"WSGIErrorOverride", SVDH, c"On|Off", DAEMON),
     d!(c"WSGIIgnoreActivity", SVDH, c"On|Off", DAEMON),
-    d!(c"WSGIRestrictProcess", SVD, c"GROUP ...", DAEMON),
-    d!(c"WSGIRestrictEmbedded", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIImportScript", SV, c"/path/script.py process-group=NAME application-group=NAME", SUBINTERP),
-    d!(c"WSGIHandlerScript", SVD, c"NAME /path/script.py [options]", SUBINTERP),
-    d!(c"WSGIPythonEggs", S, c"/path", SUBINTERP),
-    d!(c"WSGISwitchInterval", S, c"seconds", SUBINTERP),
-    d!(c"WSGIDestroyInterpreter", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIPerInterpreterGIL", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIFreeThreading", S, c"On|Off", SUBINTERP),
-    d!(c"<WSGIInterpreterOptions", S, c"[process-group=NAME] [application-group=NAME]>", SUBINTERP),
-    d!(c"WSGIRestrictStdin", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIRestrictStdout", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIRestrictSignal", S, c"On|Off", SUBINTERP),
-    d!(c"WSGICaseSensitivity", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIServerMetrics", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIVerboseDebugging", S, c"On|Off", SUBINTERP),
-    d!(c"WSGIPassApacheRequest", SVD, c"On|Off", SUBINTERP),
     d!(c"WSGIDispatchScript", SVD, c"/path/script.py [application-group=NAME]", HOOKS),
     d!(c"WSGIAccessScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
     d!(c"WSGIAuthUserScript", D, c"/path/script.py [application-group=NAME]", HOOKS),

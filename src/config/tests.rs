@@ -68,23 +68,83 @@ fn scope_rules() {
 fn not_yet_implemented_directives_are_named() {
     let err = parse_directive("WSGIDaemonProcess", "web processes=2", Scope::Server).unwrap_err();
     assert!(err.starts_with("WSGIDaemonProcess is recognised but not implemented yet"), "{err}");
-    let err = parse_directive("<WSGIInterpreterOptions", "process-group=x>", Scope::Server).unwrap_err();
-    assert!(err.starts_with("WSGIInterpreterOptions is recognised"), "{err}");
+    let err = parse_directive("WSGIAccessScript", "/x.py", Scope::Directory).unwrap_err();
+    assert!(err.starts_with("WSGIAccessScript is recognised"), "{err}");
 }
 
 #[test]
-fn groups_other_than_global_are_refused_for_now() {
+fn process_groups_other_than_global_are_refused_for_now() {
     assert_eq!(dir_of(parse_directive("WSGIApplicationGroup", "%{GLOBAL}", Scope::Directory).unwrap()).application_group, Some(GroupSpec::Global));
+    assert_eq!(
+        dir_of(parse_directive("WSGIApplicationGroup", "%{RESOURCE}", Scope::Directory).unwrap()).application_group,
+        Some(GroupSpec::Other("%{RESOURCE}".into()))
+    );
     let err = parse_directive("WSGIProcessGroup", "web", Scope::Server).unwrap_err();
-    assert!(err.contains("only %{GLOBAL}") && err.contains("WSGIProcessGroup %{GLOBAL}"), "{err}");
+    assert!(err.contains("only %{GLOBAL}") && err.contains("daemon process groups"), "{err}");
     let err = parse_directive("WSGIScriptAlias", "/ /x.wsgi process-group=web", Scope::Server).unwrap_err();
     assert!(err.contains("daemon process groups"), "{err}");
 }
 
 #[test]
+fn import_script_needs_both_groups() {
+    let err = parse_directive("WSGIImportScript", "/x.py application-group=%{GLOBAL}", Scope::Server).unwrap_err();
+    assert!(err.contains("both process-group= and application-group="), "{err}");
+    let Parsed::ImportScript(i) =
+        parse_directive("WSGIImportScript", "/x.py process-group=%{GLOBAL} application-group=web", Scope::VirtualHost).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(i.application_group, GroupSpec::Other("web".into()));
+    assert!(parse_directive("WSGIImportScript", "/x.py process-group=%{GLOBAL} application-group=%{RESOURCE}", Scope::Server).is_err());
+}
+
+#[test]
+fn handler_scripts_overlay_by_name() {
+    let a = dir_of(parse_directive("WSGIHandlerScript", "my-handler /a.wsgi", Scope::Server).unwrap());
+    let b = dir_of(parse_directive("WSGIHandlerScript", "my-handler /b.wsgi application-group=x", Scope::Directory).unwrap());
+    let merged = DirSettings::merged(&a, &b);
+    assert_eq!(merged.handler_script("my-handler").unwrap().path, "/b.wsgi");
+    let err = parse_directive("WSGIHandlerScript", "h /a.wsgi callable-object=x", Scope::Server).unwrap_err();
+    assert!(err.contains("Invalid option"), "{err}");
+}
+
+#[test]
+fn interpreter_options_blocks() {
+    let Parsed::OptionsBlock(b) =
+        parse_in("<WSGIInterpreterOptions", "application-group=web>", Scope::Server, false).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(b.application_group, Some(GroupSpec::Other("web".into())));
+    let err = parse_in("WSGIScriptAlias", "/ /x.wsgi", Scope::Server, true).unwrap_err();
+    assert!(err.contains("cannot be used inside <WSGIInterpreterOptions>"), "{err}");
+    assert!(parse_in("WSGIPythonPath", "/lib", Scope::Server, true).is_ok());
+    let path = |p: &str| InterpSettings { python_path: vec![p.into()], ..Default::default() };
+    let base = InterpSettings { restrict_stdin: Some(false), ..path("/base") };
+    let blocks = vec![
+        OptionsBlock { application_group: Some(GroupSpec::Other("web".into())), process_group: Some(GroupSpec::Global), settings: InterpSettings { restrict_stdin: Some(true), ..path("/both") } },
+        OptionsBlock { application_group: Some(GroupSpec::Other("web".into())), process_group: None, settings: InterpSettings { restrict_stdin: Some(false), ..path("/web") } },
+        OptionsBlock { application_group: Some(GroupSpec::Other("api".into())), process_group: None, settings: path("/api") },
+    ];
+    let web = interpreter_settings(&base, &blocks, "", "web");
+    assert_eq!(web.python_path, vec!["/base", "/web", "/both"]);
+    assert_eq!(web.restrict_stdin, Some(true), "the most specific block wins");
+    let main = interpreter_settings(&base, &blocks, "", "");
+    assert_eq!(main.python_path, vec!["/base"]);
+}
+
+#[test]
+fn interpreter_features_of_newer_pythons_are_refused_when_on() {
+    assert!(parse_directive("WSGIPerInterpreterGIL", "Off", Scope::Server).is_ok());
+    assert!(parse_directive("WSGIPerInterpreterGIL", "On", Scope::Server).unwrap_err().contains("3.12"));
+    assert!(parse_directive("WSGIFreeThreading", "On", Scope::Server).unwrap_err().contains("free-threaded"));
+    assert!(parse_directive("WSGISwitchInterval", "0", Scope::Server).unwrap_err().contains("above 0"));
+}
+
+#[test]
 fn python_settings() {
-    let Parsed::Python(p) = parse_directive("WSGIPythonPath", "/a:/b /c", Scope::Server).unwrap() else { panic!() };
-    assert_eq!(p.path, vec!["/a", "/b", "/c"]);
+    let Parsed::Interp(p) = parse_directive("WSGIPythonPath", "/a:/b /c", Scope::Server).unwrap() else { panic!() };
+    assert_eq!(p.python_path, vec!["/a", "/b", "/c"]);
     let Parsed::Python(p) = parse_directive("WSGIPythonHashSeed", "42", Scope::Server).unwrap() else { panic!() };
     assert_eq!(p.hash_seed, Some(Some(42)));
     assert!(parse_directive("WSGIPythonOptimize", "3", Scope::Server).unwrap_err().contains("0 to 2"));

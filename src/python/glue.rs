@@ -6,7 +6,6 @@ use super::native::MethodDef;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule, PyTuple};
-use std::sync::OnceLock;
 
 /// A strong reference owned by an interpreter's registry for the interpreter's life.
 pub struct PyRef(*mut ffi::PyObject);
@@ -62,18 +61,27 @@ pub struct Glue {
     pub sys_modules: PyRef,
 }
 
-static MAIN: OnceLock<Glue> = OnceLock::new();
-
-/// The main interpreter's glue; only valid after `install` succeeded.
-pub fn main_glue() -> Option<&'static Glue> {
-    MAIN.get()
+/// Per-interpreter settings (server-wide directives, or a `<WSGIInterpreterOptions>` block).
+#[derive(Clone, Debug, Default)]
+pub struct InterpreterOptions {
+    pub python_path: Vec<String>,
+    pub restrict_stdin: bool,
+    pub restrict_stdout: bool,
+    pub restrict_signal: bool,
+    pub switch_interval: Option<f64>,
+    pub python_eggs: Option<String>,
 }
 
 const SOURCE: &str = include_str!("mod_wsgi.py");
 
 /// Builds the `mod_wsgi` module in the current interpreter and registers it in sys.modules.
 /// `natives` are injected as module globals before mod_wsgi.py runs.
-pub fn install(py: Python<'_>, info: &ProcessInfo, natives: &[(&str, &'static MethodDef)], python_path: &[String]) -> PyRes<()> {
+pub fn install(
+    py: Python<'_>,
+    info: &ProcessInfo,
+    natives: &[(&str, &'static MethodDef)],
+    options: &InterpreterOptions,
+) -> PyRes<Glue> {
     let module = PyModule::new(py, "mod_wsgi").or_raise(py)?;
     let m = module.as_any();
     for (name, def) in natives {
@@ -97,9 +105,13 @@ pub fn install(py: Python<'_>, info: &ProcessInfo, natives: &[(&str, &'static Me
     let sys = py.import("sys").or_raise(py)?;
     let sys_modules = sys.getattr("modules").or_raise(py)?;
     sys_modules.set_item("mod_wsgi", &module).or_raise(py)?;
-    m.call_method0("_install_process_streams").or_raise(py)?;
-    if !python_path.is_empty() {
-        m.call_method1("_add_python_path", (python_path.to_vec(),)).or_raise(py)?;
+    m.call_method1(
+        "_setup_interpreter",
+        (options.restrict_stdin, options.restrict_stdout, options.restrict_signal, options.switch_interval, options.python_eggs.clone()),
+    )
+    .or_raise(py)?;
+    if !options.python_path.is_empty() {
+        m.call_method1("_add_python_path", (options.python_path.clone(),)).or_raise(py)?;
     }
     sys.setattr("argv", vec!["mod_wsgi"]).or_raise(py)?;
 
@@ -141,9 +153,7 @@ pub fn install(py: Python<'_>, info: &ProcessInfo, natives: &[(&str, &'static Me
         sys_modules: PyRef::new(sys_modules),
         module: PyRef::new(module.into_any()),
     };
-    // A second install in the same process cannot happen (child_init runs once).
-    let _ = MAIN.set(glue);
-    Ok(())
+    Ok(glue)
 }
 
 impl PyRef {

@@ -5,6 +5,7 @@
 pub mod exceptions;
 pub mod gil;
 pub mod glue;
+pub mod interp;
 pub mod native;
 pub mod runtime;
 pub mod script;

@@ -6,6 +6,10 @@ import io
 import os
 import sys
 import sysconfig
+# Imported here, on the thread that creates the interpreter (for the main interpreter, the
+# process's main thread, which also finalises it): threading records its importer as the
+# main thread, and Python's shutdown waits for that thread's state to go away.
+import threading  # noqa: F401
 
 
 class FileWrapper:
@@ -127,10 +131,50 @@ def _errors_for(state):
     return _text_stream(_LogStream(_log, state))
 
 
-def _install_process_streams():
+class _Restricted:
+    """Stands in for a standard stream the configuration forbids (WSGIRestrictStdin/Stdout)."""
+
+    def __init__(self, name):
+        object.__setattr__(self, '_name', name)
+
+    def __getattr__(self, attr):
+        raise OSError('sys.%s access restricted by mod_wsgi' % self._name)
+
+
+def _setup_interpreter(restrict_stdin, restrict_stdout, restrict_signal, switch_interval, python_eggs):
     # print() and sys.stderr go to the error log, decorated with the request being served.
-    sys.stdout = _text_stream(_LogStream(_process_log))
+    sys.stdout = _Restricted('stdout') if restrict_stdout else _text_stream(_LogStream(_process_log))
     sys.stderr = _text_stream(_LogStream(_process_log))
+    if restrict_stdin:
+        sys.stdin = _Restricted('stdin')
+    if restrict_signal:
+        _restrict_signals()
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    if python_eggs:
+        os.environ['PYTHON_EGG_CACHE'] = python_eggs
+
+
+def _restrict_signals():
+    # Apache owns the process's signals: an application registering a handler would break
+    # its shutdown and restarts. Registration is ignored and logged, as mod_wsgi does.
+    import signal
+    import traceback
+    original = signal.signal
+
+    def restricted_signal(signum, handler):
+        if os.getpid() != _owner_pid:
+            return original(signum, handler)
+        stack = ''.join(traceback.format_stack()[:-1])
+        sys.stderr.write('mod_wsgi: Callback registration for signal %s ignored.\n' % signum)
+        for line in stack.splitlines():
+            sys.stderr.write(line + '\n')
+        return handler
+
+    signal.signal = restricted_signal
+
+
+_owner_pid = os.getpid()
 
 
 def _add_python_path(entries):

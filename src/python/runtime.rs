@@ -1,15 +1,16 @@
 //! Starting and stopping the embedded interpreter in an Apache child (never in the parent).
 
-use super::gil;
+use super::interp::{self, Setup};
 use crate::config::PythonSettings;
 use pyo3::ffi;
 use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::ptr;
 
-/// Initialises Python from the server's WSGIPython* settings. On success the GIL is released
-/// and this thread keeps its state.
-pub fn initialize(settings: &PythonSettings) -> Result<(), String> {
+/// Initialises Python from the server's WSGIPython* settings and sets up the main interpreter
+/// with `setup` (also used for each sub-interpreter). On return the GIL is released.
+/// Err(message) if Python did not start; Ok(Err(message)) if it started but setup failed.
+pub fn initialize(settings: &PythonSettings, setup: Setup) -> Result<Result<(), String>, String> {
     // SAFETY: PyConfig is a plain C struct initialised by PyConfig_InitPythonConfig before
     // use and cleared after; every string we hand over is NUL-terminated and copied by CPython.
     unsafe {
@@ -30,8 +31,7 @@ pub fn initialize(settings: &PythonSettings) -> Result<(), String> {
         ffi::PyConfig_Clear(&mut config);
         result?;
     }
-    gil::adopt_initial_thread_and_release();
-    Ok(())
+    Ok(interp::adopt_main(setup))
 }
 
 /// Fills `config` from the settings.
@@ -92,15 +92,8 @@ fn status_message(status: &ffi::PyStatus) -> String {
     format!("{} {}", part(status.func), part(status.err_msg)).trim().to_string()
 }
 
-/// Finalises Python at child exit (runs atexit handlers). Called once, with no request running.
-pub fn finalize() {
-    if !gil::is_ready() {
-        return;
-    }
-    gil::mark_stopped();
-    gil::with_main_interpreter_for_shutdown(|| {
-        // SAFETY: this thread holds the GIL with its own state; no other thread runs Python
-        // (Apache has joined its workers before child-exit cleanups).
-        unsafe { ffi::Py_FinalizeEx() };
-    });
+/// Ends sub-interpreters and finalises Python at process exit (atexit handlers run), unless
+/// `destroy` is off (WSGIDestroyInterpreter Off). Called once, with no request running.
+pub fn finalize(destroy: bool) {
+    interp::shutdown(destroy);
 }

@@ -4,6 +4,7 @@
 use super::exceptions::{OrRaise, PyRes, restore_exception, swallow, take_exception};
 use super::gil::without_gil;
 use super::glue::{Glue, PyRef};
+use super::interp::Interpreter;
 use pyo3::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -15,12 +16,14 @@ struct Loaded {
     record: PyRef,
 }
 
-// Entries hold PyRefs that are never released: a replaced entry's references are released
-// under the GIL when we replace it (see `forget`).
-static SCRIPTS: Mutex<Option<HashMap<String, Loaded>>> = Mutex::new(None);
-
-/// Serialises loading, so two threads never execute the same script at once.
-static LOAD_LOCK: Mutex<()> = Mutex::new(());
+/// The scripts loaded into one interpreter. A replaced entry's references are released under
+/// that interpreter's GIL (see `forget`).
+#[derive(Default)]
+pub struct ScriptCache {
+    entries: Mutex<HashMap<String, Loaded>>,
+    /// Serialises loading, so two threads never execute the same script at once.
+    load_lock: Mutex<()>,
+}
 
 /// Locks `m` without holding the GIL while waiting (the holder may need the GIL to finish).
 fn lock_without_gil<'a, T>(py: Python<'_>, m: &'a Mutex<T>) -> MutexGuard<'a, T> {
@@ -48,21 +51,24 @@ pub enum Loading {
 /// before any code runs, so the log shows the load before the script's own output.
 pub fn load<'py>(
     py: Python<'py>,
+    interp: &Interpreter,
     glue: &Glue,
     path: &str,
     mtime: i64,
     reload: bool,
+    case_sensitive: bool,
     on_event: &dyn Fn(&Loading),
 ) -> PyRes<Bound<'py, PyAny>> {
-    if let Some(module) = cached(py, path, mtime, reload) {
+    let cache = &interp.scripts;
+    if let Some(module) = cache.cached(py, path, mtime, reload) {
         return Ok(module);
     }
-    let _loading = lock_without_gil(py, &LOAD_LOCK);
+    let _loading = lock_without_gil(py, &cache.load_lock);
     // Another thread may have loaded it while we waited.
-    if let Some(module) = cached(py, path, mtime, reload) {
+    if let Some(module) = cache.cached(py, path, mtime, reload) {
         return Ok(module);
     }
-    let previous = take(path);
+    let previous = cache.take(path);
     let event = match &previous {
         Some(old) => {
             let purged: Vec<String> =
@@ -75,24 +81,26 @@ pub fn load<'py>(
         forget(py, old);
     }
     on_event(&event);
-    let (module, record) = execute(py, glue, path)?;
+    let (module, record) = execute(py, glue, path, case_sensitive)?;
     module.setattr("__mtime__", mtime).or_raise(py)?;
-    let mut scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
-    scripts.get_or_insert_with(HashMap::new).insert(
+    let mut scripts = cache.entries.lock().unwrap_or_else(|e| e.into_inner());
+    scripts.insert(
         path.to_string(),
         Loaded { module: PyRef::new(module.clone()), mtime, record: PyRef::new(record) },
     );
     Ok(module)
 }
 
-fn cached<'py>(py: Python<'py>, path: &str, mtime: i64, reload: bool) -> Option<Bound<'py, PyAny>> {
-    let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = scripts.as_ref()?.get(path)?;
-    (!reload || entry.mtime == mtime).then(|| entry.module.bind(py))
-}
+impl ScriptCache {
+    fn cached<'py>(&self, py: Python<'py>, path: &str, mtime: i64, reload: bool) -> Option<Bound<'py, PyAny>> {
+        let scripts = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = scripts.get(path)?;
+        (!reload || entry.mtime == mtime).then(|| entry.module.bind(py))
+    }
 
-fn take(path: &str) -> Option<Loaded> {
-    SCRIPTS.lock().unwrap_or_else(|e| e.into_inner()).as_mut()?.remove(path)
+    fn take(&self, path: &str) -> Option<Loaded> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(path)
+    }
 }
 
 /// Releases an old entry's references (GIL held).
@@ -102,12 +110,12 @@ fn forget(py: Python<'_>, old: Loaded) {
 }
 
 /// Reads, compiles and executes the script as a fresh module in sys.modules.
-fn execute<'py>(py: Python<'py>, glue: &Glue, path: &str) -> PyRes<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+fn execute<'py>(py: Python<'py>, glue: &Glue, path: &str, case_sensitive: bool) -> PyRes<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let source = match std::fs::read(path) {
         Ok(s) => s,
         Err(e) => return Err(super::exceptions::os_error(py, &format!("cannot read WSGI script '{path}': {e}"))),
     };
-    let name = module_name(py, path)?;
+    let name = module_name(py, &if case_sensitive { path.to_string() } else { path.to_lowercase() })?;
     let code = glue.builtins_compile.bind(py).call1((source.as_slice(), path, "exec")).or_raise(py)?;
     let module = glue.module_type.bind(py).call1((name.as_str(),)).or_raise(py)?;
     module.setattr("__file__", path).or_raise(py)?;

@@ -4,7 +4,7 @@ use super::callbacks::{START_RESPONSE, set_current};
 use super::response::{cut_to_content_length, ensure_head_sent, send_chunks};
 use super::state::{RequestState, Slot};
 use super::transport::{LogLevel, Transport};
-use crate::python::exceptions::{OrRaise, PyRes, Raised, describe, take_exception, traceback_lines, type_error};
+use crate::python::exceptions::{OrRaise, PyRes, Raised, describe, restore_exception, take_exception, traceback_lines, type_error};
 use crate::python::gil::without_gil;
 use crate::python::glue::Glue;
 use crate::python::native::capsule;
@@ -82,25 +82,33 @@ fn call(
     let start_response = START_RESPONSE.bind(py, slot).or_raise(py)?;
 
     let iterable = app.call1((environ, start_response)).or_raise(py)?;
-    let streamed = stream(py, glue, &iterable, state);
-    let closed = close(py, &iterable);
+    // The failure is taken out before close() runs: no Python code may run while an
+    // exception is pending, and close() must run in every case.
+    let streamed = stream(py, glue, &iterable, state).map_err(|Raised| take_exception(py));
+    let closed = close(py, &iterable).map_err(|Raised| take_exception(py));
     match (streamed, closed) {
         (Ok(outcome), Ok(())) => Ok(outcome),
-        (Err(Raised), Ok(())) => Err(Raised),
-        (Ok(outcome), Err(Raised)) => {
-            // close() failed after the response was complete: log it, keep the response.
+        (Err(failure), Ok(())) => Err(reraise(failure)),
+        (Ok(outcome), Err(failure)) => {
             if state.borrow().head_sent {
-                log_exception(py, state, "Exception occurred in close() of the WSGI response");
+                // close() failed after the response was complete: log it, keep the response.
+                log_exception_value(py, state, "Exception occurred in close() of the WSGI response", failure);
                 Ok(outcome)
             } else {
-                Err(Raised)
+                Err(reraise(failure))
             }
         }
-        (Err(Raised), Err(Raised)) => {
-            // Report the original failure; the close() one is logged too.
-            log_exception(py, state, "Exception occurred in close() of the WSGI response");
-            Err(Raised)
+        (Err(failure), Err(close_failure)) => {
+            log_exception_value(py, state, "Exception occurred in close() of the WSGI response", close_failure);
+            Err(reraise(failure))
         }
+    }
+}
+
+fn reraise(exc: Option<Bound<'_, PyAny>>) -> Raised {
+    match exc {
+        Some(exc) => restore_exception(exc),
+        None => Raised,
     }
 }
 
@@ -132,7 +140,12 @@ fn fail(py: Python<'_>, state: &RefCell<RequestState>) -> Outcome {
 }
 
 fn log_exception(py: Python<'_>, state: &RefCell<RequestState>, what: &str) {
-    let Some(exc) = take_exception(py) else { return };
+    let exc = take_exception(py);
+    log_exception_value(py, state, what, exc);
+}
+
+fn log_exception_value(py: Python<'_>, state: &RefCell<RequestState>, what: &str, exc: Option<Bound<'_, PyAny>>) {
+    let Some(exc) = exc else { return };
     let lines = traceback_lines(py, &exc);
     let st = state.borrow();
     st.transport.log(LogLevel::Error, &format!("{what} '{}': {}", st.script, describe(&exc)));
@@ -197,11 +210,29 @@ fn finish(py: Python<'_>, state: &RefCell<RequestState>, last: &[&[u8]]) -> PyRe
     let mut st = state.borrow_mut();
     head_or_error(py, &mut st)?;
     let last = cut_to_content_length(&mut st, last);
-    if !st.client_gone {
-        let transport = &mut st.transport;
-        if without_gil(py, || transport.finish(&last)).is_err() {
-            st.client_gone = true;
+    if st.client_gone {
+        return Ok(Outcome::Sent);
+    }
+    if let Some(promised) = st.head.as_ref().and_then(|h| h.content_length) {
+        // A keep-alive client would wait for the missing bytes until a timeout: end the
+        // connection instead, and say why.
+        let sent = st.body_sent; // already counts `last`
+        if sent < promised {
+            st.transport.log(
+                LogLevel::Warning,
+                &format!("Response body of '{}' is {sent} bytes, shorter than its Content-Length of {promised}; closing the connection", st.script),
+            );
+            let transport = &mut st.transport;
+            without_gil(py, || {
+                let _ = transport.send(&last, false);
+                transport.abort()
+            });
+            return Ok(Outcome::Sent);
         }
+    }
+    let transport = &mut st.transport;
+    if without_gil(py, || transport.finish(&last)).is_err() {
+        st.client_gone = true;
     }
     Ok(Outcome::Sent)
 }
