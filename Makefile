@@ -1,0 +1,130 @@
+# mod_wsgi_rs -- build, install, run and test on Debian 12.
+#
+#   make run     install what is missing, build, serve the conf.d example on 127.0.0.1:8000
+#   make test    install what is missing, build, run unit and integration tests
+#
+# Every target first installs missing Debian packages (as root; `apt-get
+# update` only when something is missing). cargo comes from rustup
+# (~/.cargo/bin) and is not installed here.
+
+SHELL         := /bin/bash
+.DEFAULT_GOAL := build
+
+VENV          ?= /opt/mod_wsgi_rs/venv
+PORT          ?= 8000
+RUN_DIR       ?= /tmp/mod_wsgi_rs-run
+PYTEST_ARGS   ?= -v
+SYSTEM_PYTHON := /usr/bin/python3
+SO            := target/release/libmod_wsgi_rs.so
+APT_PACKAGES  := apache2 apache2-dev libclang-dev python3-dev python3-venv wrk curl \
+                 build-essential pkg-config
+VENV_STAMP    := $(VENV)/.mod_wsgi_rs-requirements.stamp
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# The module is always built against Debian's Python, never a pyenv/conda one.
+export PYO3_PYTHON := $(SYSTEM_PYTHON)
+
+ifeq ($(shell id -u),0)
+SUDO :=
+else
+SUDO := sudo
+endif
+
+LIBEXECDIR = $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+
+.PHONY: deps venv venv-check build check-so install run test unit integration clean help
+
+help:
+	@echo "make deps     install missing Debian packages"
+	@echo "make venv     virtualenv $(VENV) from $(SYSTEM_PYTHON) with tests/requirements.txt"
+	@echo "make build    cargo build --release -> $(SO)"
+	@echo "make install  copy the module to $(LIBEXECDIR) and wsgi_rs.{load,conf} to mods-available"
+	@echo "make run      serve the conf.d example on 127.0.0.1:$(PORT) (Ctrl-C stops)"
+	@echo "make test     unit tests (cargo test) and integration tests (pytest, real Apache)"
+
+# --------------------------------------------------------------------- deps
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing packages:$$missing"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PACKAGES); \
+	fi
+
+# --------------------------------------------------------------------- venv
+# Apache's children (www-data) use the venv as WSGIPythonHome: it must be made
+# from /usr/bin/python3 (the Python the module links) and be world-readable.
+venv: deps venv-check
+	@$(MAKE) --no-print-directory $(VENV_STAMP)
+
+venv-check:
+	@if [ -e "$(VENV)/bin/python" ] && \
+	    [ "$$($(VENV)/bin/python -c 'import sys; print(sys.base_prefix)' 2>/dev/null)" != "/usr" ]; then \
+	  echo "$(VENV) was not made from $(SYSTEM_PYTHON); recreating it"; \
+	  rm -rf "$(VENV)"; \
+	fi
+
+$(VENV_STAMP): tests/requirements.txt
+	@test -x "$(VENV)/bin/python" || { \
+	  echo "Creating $(VENV)"; \
+	  mkdir -p "$(dir $(VENV))" && $(SYSTEM_PYTHON) -m venv "$(VENV)"; }
+	"$(VENV)/bin/python" -m pip install --disable-pip-version-check -q -r tests/requirements.txt
+	chmod -R a+rX "$(VENV)"
+	chmod a+rx "$(dir $(VENV))"
+	@touch "$@"
+
+# -------------------------------------------------------------------- build
+build: deps
+	@command -v cargo >/dev/null || { echo "cargo not found (install rustup: https://rustup.rs)"; exit 1; }
+	PYO3_PYTHON=$(SYSTEM_PYTHON) cargo build --release
+	@$(MAKE) --no-print-directory check-so
+
+# The module must link Debian's libpython, and nothing from a developer's
+# home (pyenv) that www-data could not read.
+check-so:
+	@test -f $(SO) || { echo "$(SO) is missing"; exit 1; }
+	@dyn="$$(readelf -d $(SO))"; \
+	echo "$$dyn" | grep -q 'Shared library: \[libpython3\.11\.so\.1\.0\]' \
+	  || { echo "$(SO) does not link libpython3.11.so.1.0:"; echo "$$dyn" | grep NEEDED; exit 1; }; \
+	if echo "$$dyn" | grep -E '/root|\.pyenv'; then \
+	  echo "$(SO) refers to a path under /root or .pyenv (see above)"; exit 1; fi; \
+	echo "$(SO): links libpython3.11.so.1.0, no private paths"
+
+# ------------------------------------------------------------------ install
+install: deps build
+	install -d "$(DESTDIR)$(LIBEXECDIR)" "$(DESTDIR)/etc/apache2/mods-available"
+	install -m 644 $(SO) "$(DESTDIR)$(LIBEXECDIR)/mod_wsgi_rs.so"
+	sed 's|/usr/lib/apache2/modules/|$(LIBEXECDIR)/|' conf.d/debian/wsgi_rs.load \
+	  > "$(DESTDIR)/etc/apache2/mods-available/wsgi_rs.load"
+	install -m 644 conf.d/debian/wsgi_rs.conf "$(DESTDIR)/etc/apache2/mods-available/wsgi_rs.conf"
+	chmod 644 "$(DESTDIR)/etc/apache2/mods-available/wsgi_rs.load"
+	@echo "Installed. Enable with: a2enmod wsgi_rs && systemctl restart apache2"
+
+# ---------------------------------------------------------------------- run
+# Generates $(RUN_DIR) (apps copied from conf.d/example, httpd.conf from
+# conf.d/example.conf) with the same code the tests use, then runs
+# apache2 -DFOREGROUND as root with User/Group www-data.
+run: deps venv build
+	PYTHONPATH=tests "$(VENV)/bin/python" -m harness run \
+	  --dir "$(RUN_DIR)" --port $(PORT) --venv "$(VENV)" --so $(SO)
+
+# --------------------------------------------------------------------- test
+test: deps venv build
+	PYO3_PYTHON=$(SYSTEM_PYTHON) cargo test --release --lib
+	"$(VENV)/bin/python" -m pytest $(PYTEST_ARGS) tests/
+
+unit: deps
+	PYO3_PYTHON=$(SYSTEM_PYTHON) cargo test --release --lib
+
+# Integration tests only, against the already built module
+# (e.g. make integration PYTEST_ARGS="-x -q -k environ").
+integration: deps venv
+	"$(VENV)/bin/python" -m pytest $(PYTEST_ARGS) tests/
+
+clean:
+	cargo clean
+	rm -rf tests/.pytest_cache tests/__pycache__ tests/harness/__pycache__

@@ -1,0 +1,25 @@
+# Declares Content-Length: 5 but returns more bytes: only 5 may be sent.
+# Query: mode=iter (default; two items) | write | short (declares 100 bytes,
+# streams 10, the headers go out before the end: the response cannot be
+# completed)
+import time
+
+
+def application(environ, start_response):
+    if environ.get("QUERY_STRING") == "mode=short":
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", "100")])
+
+        def gen():
+            yield b"only "
+            time.sleep(0.3)
+            yield b"ten.."
+
+        return gen()
+    write = start_response("200 OK", [("Content-Type", "text/plain"),
+                                      ("Content-Length", "5")])
+    if environ.get("QUERY_STRING") == "mode=write":
+        write(b"Hel")
+        write(b"loEXTRA-WRITTEN")
+        return [b"MORE"]
+    return [b"HelloEXTRA", b"-MORE-DATA"]

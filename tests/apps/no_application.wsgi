@@ -1,0 +1,4 @@
+# A valid script without an `application` callable.
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"wrong name"]

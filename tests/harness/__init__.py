@@ -1,0 +1,25 @@
+"""Test and run harness for mod_wsgi_rs: real Apache, generated configs.
+
+Used by the pytest suite (tests/conftest.py) and by `make run`
+(`python -m harness run`, with tests/ on sys.path)."""
+
+from .apache import (  # noqa: F401
+    APACHE_BIN,
+    APPS_DIR,
+    REPO,
+    Apache,
+    ApacheError,
+    Response,
+    dechunk,
+    http_request,
+    default_python_home,
+    free_port,
+    live_servers,
+    module_so_path,
+    parse_raw_response,
+    port_open,
+    raw_http,
+    read_response,
+    rss_kb,
+)
+from .example import EXAMPLE_CONF, EXAMPLE_SRC, prepare_example  # noqa: F401

@@ -1,0 +1,189 @@
+"""wsgi.input: read variants, chunked requests, EOF, a 1 GB upload."""
+
+import http.client
+import json
+import os
+import threading
+import time
+
+import pytest
+import requests
+
+import harness
+
+CONF = """\
+LimitRequestBody 0
+WSGIScriptAlias /echo @APPS@/echo.wsgi
+WSGIScriptAlias /chunked @APPS@/echo.wsgi
+<Location /chunked>
+    WSGIChunkedRequest On
+</Location>
+WSGIScriptAlias /upload @APPS@/upload_counter.wsgi
+"""
+
+DATA = (b"first line\nsecond line\r\n" + bytes(range(256)) * 3
+        + b"\n\nline after an empty one\nlast line without newline")
+
+
+@pytest.fixture(scope="module")
+def srv(module_apache):
+    return module_apache(CONF)
+
+
+def post(srv, query, data=DATA, **kw):
+    r = requests.post(srv.url(f"/echo?{query}"), data=data, timeout=30, **kw)
+    assert r.status_code == 200, r.text[:2000]
+    return r.json()
+
+
+@pytest.mark.parametrize("mode", ["read", "read_none", "read_neg"])
+def test_read_without_size_returns_the_whole_body(srv, mode):
+    res = post(srv, f"mode={mode}")
+    assert res["body"].encode("latin-1") == DATA
+    assert res["CONTENT_LENGTH"] == str(len(DATA))
+
+
+@pytest.mark.parametrize("n", [1, 7, 100, 8192, 100000])
+def test_read_n_returns_full_blocks_until_eof(srv, n):
+    res = post(srv, f"mode=read_n&n={n}")
+    assert res["body"].encode("latin-1") == DATA
+    sizes = res["pieces"]
+    # read(n) is short only at the end of the body
+    assert all(s == n for s in sizes[:-1]), sizes
+    assert 0 < sizes[-1] <= n
+
+
+def test_read_n_of_a_large_body(srv):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    res = post(srv, "mode=read_n&n=65536", data=data)
+    assert res["length"] == len(data)
+    assert res["body"].encode("latin-1") == data
+
+
+def test_readline(srv):
+    res = post(srv, "mode=readline")
+    assert [l.encode("latin-1") for l in res["lines"]] == _lines(DATA)
+
+
+def _lines(data):
+    """Split at b'\\n' only (as file.readline does; \\r is not a separator)."""
+    out = []
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        out.append(data[start:end])
+        start = end
+    return out
+
+
+def test_readline_with_size(srv):
+    res = post(srv, "mode=readline_n&n=5")
+    pieces = [l.encode("latin-1") for l in res["lines"]]
+    assert b"".join(pieces) == DATA
+    assert all(len(p) <= 5 for p in pieces)
+    assert all(p.endswith(b"\n") or len(p) == 5 for p in pieces[:-1])
+
+
+@pytest.mark.parametrize("mode", ["readlines", "iter"])
+def test_readlines_and_iteration(srv, mode):
+    res = post(srv, f"mode={mode}")
+    assert [l.encode("latin-1") for l in res["lines"]] == _lines(DATA)
+
+
+def test_empty_body(srv):
+    res = post(srv, "mode=read", data=b"")
+    assert res["body"] == ""
+    r = requests.get(srv.url("/echo?mode=read"), timeout=10)
+    assert r.status_code == 200
+    assert r.json()["body"] == ""
+
+
+def test_reading_past_the_end_returns_empty_without_blocking(srv):
+    t0 = time.monotonic()
+    res = post(srv, "mode=past_end", data=b"0123456789")
+    assert res["body"] == "0123456789"
+    for length, seconds in res["extra"]:
+        assert length == 0
+        assert seconds < 0.5
+    assert time.monotonic() - t0 < 5
+
+
+def test_reading_past_the_end_on_a_keep_alive_connection(srv):
+    # the next request on the connection must not be swallowed as body
+    with requests.Session() as s:
+        for i in range(3):
+            r = s.post(srv.url("/echo?mode=past_end"), data=b"abc%d" % i, timeout=10)
+            assert r.json()["body"] == f"abc{i}"
+
+
+def chunked_request(path, parts):
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            f"Transfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\n"
+            f"\r\n").encode() + body
+
+
+def test_chunked_request_body_with_wsgi_chunked_request_on(srv):
+    parts = [b"hello ", b"chunked ", b"world\n", os.urandom(5000)]
+    for mode in ("read", "read_n&n=1000", "readline"):
+        r = harness.http_request(srv.port, chunked_request(f"/chunked?mode={mode}", parts))
+        assert r.status == 200, r
+        res = json.loads(r.body)
+        assert res["body"].encode("latin-1") == b"".join(parts), mode
+        assert res["CONTENT_LENGTH"] is None
+        assert res["HTTP_TRANSFER_ENCODING"] == "chunked"
+
+
+def test_chunked_request_body_refused_by_default(srv):
+    r = harness.http_request(srv.port, chunked_request("/echo?mode=read", [b"data"]))
+    assert r.status == 411, r
+
+
+@pytest.mark.slow
+def test_upload_1gb_streams_without_growing_memory(srv):
+    total = 1 << 30
+    assert requests.post(srv.url("/upload"), data=b"x" * 1000, timeout=30).text.startswith("1000 ")
+    peaks = {}
+    base = {}
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for pid in srv.child_pids():
+                rss = harness.rss_kb(pid)
+                if rss:
+                    base.setdefault(pid, rss)
+                    peaks[pid] = max(peaks.get(pid, 0), rss)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    time.sleep(0.3)
+    block = memoryview(bytes(range(256)) * 256)  # 64 KB, reused
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+    t0 = time.monotonic()
+    try:
+        conn.putrequest("POST", "/upload")
+        conn.putheader("Content-Type", "application/octet-stream")
+        conn.putheader("Content-Length", str(total))
+        conn.endheaders()
+        sent = 0
+        while sent < total:
+            conn.send(block)
+            sent += len(block)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+    finally:
+        conn.close()
+        stop.set()
+        sampler.join()
+    elapsed = time.monotonic() - t0
+    assert resp.status == 200, text
+    count, reads, _maxrss = text.split()
+    assert int(count) == total
+    assert int(reads) >= total // 65536
+    growth = max(peaks[p] - base[p] for p in peaks)
+    assert growth < 50 * 1024, (
+        f"an Apache child grew by {growth} kB during a 1 GB upload "
+        f"(peaks {peaks}, baseline {base}, {elapsed:.1f}s)")
