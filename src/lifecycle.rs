@@ -8,7 +8,7 @@ use crate::config::{GroupSpec, InterpSettings, OptionsBlock, interpreter_setting
 use crate::python::interp::{self, Interpreter};
 use crate::python::{exceptions, glue, runtime, script};
 use crate::wsgi::callbacks;
-use pyo3::Python;
+use pyo3::prelude::*;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -74,8 +74,15 @@ fn prefix_of(a: &crate::config::ScriptAlias) -> &str {
 
 static MAIN_SERVER: AtomicPtr<ffi::server_rec> = AtomicPtr::new(std::ptr::null_mut());
 
-fn log_to_server(line: &str) {
-    log::server(Level::Error, MAIN_SERVER.load(Ordering::Relaxed), line);
+fn log_to_server(level: crate::wsgi::transport::LogLevel, line: &str) {
+    use crate::wsgi::transport::LogLevel as L;
+    let level = match level {
+        L::Error => Level::Error,
+        L::Warning => Level::Warning,
+        L::Info => Level::Info,
+        L::Debug => Level::Debug,
+    };
+    log::server(level, MAIN_SERVER.load(Ordering::Relaxed), line);
 }
 
 /// What every interpreter of this process is set up from.
@@ -84,6 +91,7 @@ struct ProcessContext {
     interp: InterpSettings,
     blocks: Vec<OptionsBlock>,
     eggs: Option<String>,
+    server_metrics: bool,
 }
 
 static PROCESS: OnceLock<ProcessContext> = OnceLock::new();
@@ -100,6 +108,7 @@ fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<glue::Glue,
         restrict_signal: settings.restrict_signal.unwrap_or(true),
         switch_interval: settings.switch_interval,
         python_eggs: ctx.eggs.clone(),
+        server_metrics: ctx.server_metrics,
     };
     let info = glue::ProcessInfo { application_group: interp.name.clone(), ..ctx.info.clone() };
     glue::install(py, &info, &callbacks::module_natives(), &options).map_err(|_| {
@@ -140,6 +149,7 @@ pub fn child_init(s: *mut ffi::server_rec) -> bool {
         interp: config.interp.clone(),
         blocks: config.options_blocks.clone(),
         eggs: config.python.eggs.clone(),
+        server_metrics: config.switches.server_metrics.unwrap_or(false),
     });
     log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Initializing Python {}.", crate::config::embedded_python_version()));
     callbacks::set_server_log(log_to_server);
@@ -220,8 +230,17 @@ pub fn describe_group(group: &str) -> String {
     if group.is_empty() { "the main interpreter".into() } else { format!("sub-interpreter '{group}'") }
 }
 
-/// At child exit.
+/// At child exit: shutdown callbacks in every interpreter, then Python stops.
 pub fn child_exit(s: *mut ffi::server_rec) {
+    if interp::is_ready() {
+        interp::for_each(|py, interp| {
+            if let Some(glue) = interp.glue() {
+                if let Err(e) = glue.process_stopping.bind(py).call1(("shutdown_signal",)) {
+                    exceptions::swallow(py, e);
+                }
+            }
+        });
+    }
     let destroy = server_config_of(s).switches.destroy_interpreter.unwrap_or(true);
     runtime::finalize(destroy);
 }

@@ -367,6 +367,7 @@ impl Transport for ApacheTransport {
             LogLevel::Error => Level::Error,
             LogLevel::Warning => Level::Warning,
             LogLevel::Info => Level::Info,
+            LogLevel::Debug => Level::Debug,
         };
         self.request.log(level, msg);
     }

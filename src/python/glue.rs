@@ -59,6 +59,20 @@ pub struct Glue {
     pub builtins_exec: PyRef,
     pub module_type: PyRef,
     pub sys_modules: PyRef,
+    /// Non-empty list while event subscribers or metrics need the per-request hooks.
+    pub hooks_wanted: PyRef,
+    pub request_started: PyRef,
+    pub response_started: PyRef,
+    pub request_exception: PyRef,
+    pub request_finished: PyRef,
+    pub process_stopping: PyRef,
+}
+
+impl Glue {
+    /// Cheap check for the hot path: does anything want per-request events?
+    pub fn hooks_wanted(&self, py: Python<'_>) -> bool {
+        self.hooks_wanted.bind(py).len().map(|n| n > 0).unwrap_or(false)
+    }
 }
 
 /// Per-interpreter settings (server-wide directives, or a `<WSGIInterpreterOptions>` block).
@@ -70,6 +84,7 @@ pub struct InterpreterOptions {
     pub restrict_signal: bool,
     pub switch_interval: Option<f64>,
     pub python_eggs: Option<String>,
+    pub server_metrics: bool,
 }
 
 const SOURCE: &str = include_str!("mod_wsgi.py");
@@ -110,6 +125,7 @@ pub fn install(
         (options.restrict_stdin, options.restrict_stdout, options.restrict_signal, options.switch_interval, options.python_eggs.clone()),
     )
     .or_raise(py)?;
+    m.setattr("_server_metrics_enabled", options.server_metrics).or_raise(py)?;
     if !options.python_path.is_empty() {
         m.call_method1("_add_python_path", (options.python_path.clone(),)).or_raise(py)?;
     }
@@ -151,6 +167,12 @@ pub fn install(
         builtins_exec: PyRef::new(exec),
         module_type: PyRef::new(py.import("types").or_raise(py)?.getattr("ModuleType").or_raise(py)?),
         sys_modules: PyRef::new(sys_modules),
+        hooks_wanted: PyRef::new(m.getattr("_hooks_wanted").or_raise(py)?),
+        request_started: PyRef::new(m.getattr("_request_started").or_raise(py)?),
+        response_started: PyRef::new(m.getattr("_response_started").or_raise(py)?),
+        request_exception: PyRef::new(m.getattr("_request_exception").or_raise(py)?),
+        request_finished: PyRef::new(m.getattr("_request_finished").or_raise(py)?),
+        process_stopping: PyRef::new(m.getattr("_process_stopping").or_raise(py)?),
         module: PyRef::new(module.into_any()),
     };
     Ok(glue)

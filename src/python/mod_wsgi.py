@@ -280,3 +280,208 @@ def _sendfile_info(wrapper):
     if not stat.S_ISREG(info.st_mode) or offset > info.st_size:
         return None
     return fd, offset, info.st_size
+
+
+# --- the documented mod_wsgi API (reference §9) -----------------------------------------------
+
+class RequestTimeout(BaseException):
+    """Raised in a request's thread when it exceeds request-timeout (daemon mode)."""
+
+
+import logging as _logging
+
+
+class LogHandler(_logging.Handler):
+    """A logging handler writing to Apache's error log at the matching level."""
+
+    def emit(self, record):
+        try:
+            message = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        _log_record(record.levelno, message)
+
+
+event_callbacks = []
+shutdown_callbacks = []
+signal_callbacks = []
+active_requests = {}
+
+# Non-empty while anything needs per-request hooks (event subscribers, metrics recording):
+# the server checks only its length on the hot path.
+_hooks_wanted = []
+
+
+def _refresh_hooks():
+    _hooks_wanted[:] = [True] if (event_callbacks or _metrics is not None) else []
+
+
+def subscribe_events(callback):
+    event_callbacks.append(callback)
+    _refresh_hooks()
+    return callback
+
+
+def subscribe_shutdown(callback):
+    shutdown_callbacks.append(callback)
+    return callback
+
+
+def subscribe_signals(callback):
+    signal_callbacks.append(callback)
+    return callback
+
+
+def request_data():
+    """The current request's dict, shared with event callbacks."""
+    return _request_data()
+
+
+def _publish(name, **event):
+    for callback in list(event_callbacks):
+        try:
+            result = callback(name, **event)
+        except Exception:
+            import traceback
+            sys.stderr.write('mod_wsgi: exception in event callback %r for %s:\n%s' % (callback, name, traceback.format_exc()))
+            continue
+        if isinstance(result, dict):
+            event.update(result)
+    return event
+
+
+class _Metrics:
+    def __init__(self):
+        import time
+        self.started = time.time()
+        self.interval_start = self.started
+        self.requests = 0
+        self.request_time = 0.0
+        self.application_time = 0.0
+        self.total_requests = 0
+
+
+_metrics = None
+
+
+def start_recording_metrics():
+    global _metrics
+    if _metrics is None:
+        _metrics = _Metrics()
+    _refresh_hooks()
+
+
+def request_metrics():
+    """Aggregates since the previous call (None until start_recording_metrics())."""
+    if _metrics is None:
+        return None
+    import time
+    now = time.time()
+    m = _metrics
+    elapsed = max(now - m.interval_start, 1e-9)
+    result = {
+        'start_time': m.interval_start,
+        'stop_time': now,
+        'request_count': m.requests,
+        'request_throughput': m.requests / elapsed,
+        'server_time': m.request_time / m.requests if m.requests else 0.0,
+        'application_time': m.application_time / m.requests if m.requests else 0.0,
+        'capacity_utilization': m.application_time / (elapsed * max(threads_per_process, 1)),
+    }
+    m.interval_start, m.requests, m.request_time, m.application_time = now, 0, 0.0, 0.0
+    return result
+
+
+def process_metrics():
+    """Process-wide figures (None until start_recording_metrics())."""
+    if _metrics is None:
+        return None
+    import resource
+    import time
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = 0
+    try:
+        with open('/proc/self/statm') as statm:
+            rss = int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        'pid': os.getpid(),
+        'current_time': time.time(),
+        'running_time': time.time() - _metrics.started,
+        'request_count': _metrics.total_requests,
+        'active_requests': len(active_requests),
+        'threads': threading.active_count(),
+        'cpu_user_time': usage.ru_utime,
+        'cpu_system_time': usage.ru_stime,
+        'memory_rss': rss,
+        'memory_max_rss': usage.ru_maxrss * 1024,
+        'process_group': process_group,
+        'application_group': application_group,
+    }
+
+
+_server_metrics_enabled = False
+
+
+def server_metrics():
+    """None unless WSGIServerMetrics On (or server-metrics=On for a daemon pool)."""
+    if not _server_metrics_enabled:
+        return None
+    import time
+    return {
+        'current_time': time.time(),
+        'server_limit': maximum_processes,
+        'thread_limit': threads_per_process,
+        'process_group': process_group,
+    }
+
+
+def _request_started(environ, application):
+    """Called before the application when hooks are wanted; returns (application, token)."""
+    import time
+    data = _request_data()
+    key = environ.get('mod_wsgi.request_id') or id(data)
+    active_requests[key] = data
+    start = time.time()
+    if event_callbacks:
+        event = _publish('request_started', request_data=data, environ=environ,
+                         application_object=application, request_start=environ.get('mod_wsgi.request_start'))
+        application = event.get('application_object', application)
+    return application, (key, start, data)
+
+
+def _response_started(status, headers):
+    if event_callbacks:
+        _publish('response_started', request_data=_request_data(), response_status=status, response_headers=headers)
+
+
+def _request_exception(exc):
+    if event_callbacks:
+        _publish('request_exception', request_data=_request_data(), exception_info=(type(exc), exc, exc.__traceback__))
+
+
+def _request_finished(token, output_length):
+    import time
+    key, start, data = token
+    active_requests.pop(key, None)
+    now = time.time()
+    if _metrics is not None:
+        _metrics.requests += 1
+        _metrics.total_requests += 1
+        _metrics.application_time += now - start
+        _metrics.request_time += now - start
+    if event_callbacks:
+        _publish('request_finished', request_data=data, application_time=now - start, output_length=output_length)
+
+
+def _process_stopping(reason):
+    for callback in list(shutdown_callbacks):
+        try:
+            callback('process_stopping', reason=reason)
+        except Exception:
+            import traceback
+            sys.stderr.write('mod_wsgi: exception in shutdown callback %r:\n%s' % (callback, traceback.format_exc()))
+    if event_callbacks:
+        _publish('process_stopping', reason=reason)

@@ -5,6 +5,8 @@
 use super::headers::{is_hop_by_hop, parse_status, validate_header};
 use super::response::{ensure_head_sent, send_chunks};
 use super::state::{Head, RequestState, Slot};
+use super::transport::LogLevel;
+use crate::python::glue::PyRef;
 use crate::python::exceptions::{OrRaise, PyRes, Raised, os_error, runtime_error, type_error, value_error};
 use crate::python::gil::without_gil;
 use crate::python::native::{Args, MethodDef, capsule_value, collect_args, into_return};
@@ -19,10 +21,12 @@ pub static WRITE: MethodDef = MethodDef::new(c"write", write_c, c"Writes respons
 pub static READ: MethodDef = MethodDef::new(c"_read", read_c, c"_read(state, size, exact): request body bytes.");
 pub static LOG: MethodDef = MethodDef::new(c"_log", log_c, c"_log(state, data): wsgi.errors output.");
 pub static PROCESS_LOG: MethodDef = MethodDef::new(c"_process_log", process_log_c, c"_process_log(data): sys.stdout/stderr output.");
+pub static LOG_RECORD: MethodDef = MethodDef::new(c"_log_record", log_record_c, c"_log_record(levelno, text): mod_wsgi.LogHandler output.");
+pub static REQUEST_DATA: MethodDef = MethodDef::new(c"_request_data", request_data_c, c"_request_data(): the current request's dict.");
 
 /// The natives mod_wsgi.py expects as globals.
-pub fn module_natives() -> [(&'static str, &'static MethodDef); 3] {
-    [("_read", &READ), ("_log", &LOG), ("_process_log", &PROCESS_LOG)]
+pub fn module_natives() -> [(&'static str, &'static MethodDef); 5] {
+    [("_read", &READ), ("_log", &LOG), ("_process_log", &PROCESS_LOG), ("_log_record", &LOG_RECORD), ("_request_data", &REQUEST_DATA)]
 }
 
 thread_local! {
@@ -35,10 +39,18 @@ pub fn set_current(slot: *const Slot) {
 }
 
 /// Where process-wide output goes when no request is being served on this thread.
-static SERVER_LOG: OnceLock<fn(&str)> = OnceLock::new();
+static SERVER_LOG: OnceLock<fn(LogLevel, &str)> = OnceLock::new();
 
-pub fn set_server_log(f: fn(&str)) {
+pub fn set_server_log(f: fn(LogLevel, &str)) {
     let _ = SERVER_LOG.set(f);
+}
+
+/// Runs `f` on the state of the request this thread is serving, if any (and not busy).
+fn with_current<R>(f: impl FnOnce(&mut RequestState) -> R) -> Option<R> {
+    let slot = CURRENT.with(|c| c.get());
+    // SAFETY: CURRENT is set only while run_request keeps the Slot alive on this thread.
+    let slot = unsafe { slot.as_ref() }?;
+    slot.with_state(|cell| cell.try_borrow_mut().ok().map(|mut st| f(&mut st))).flatten()
 }
 
 /// Runs `f` on the request state behind a capsule, or raises RuntimeError once the request
@@ -94,8 +106,11 @@ fn start_response<'py>(py: Python<'py>, slot: Option<&Slot>, capsule: &Bound<'py
             ));
         }
         st.head = Some(head);
-        Ok(())
-    })?;
+        Ok(st.response_hook.as_ref().map(|h| h.bind(py)))
+    })?
+    .map(|hook| hook.call1((status, headers)).map(drop))
+    .transpose()
+    .or_raise(py)?;
     WRITE.bind(py, capsule).or_raise(py)
 }
 
@@ -297,12 +312,7 @@ unsafe extern "C" fn process_log_c(
     let Some(data) = args.positional.first().and_then(|d| d.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec())) else {
         return into_return(Err(type_error(py, "_process_log(data) takes bytes")));
     };
-    let slot = CURRENT.with(|c| c.get());
-    // SAFETY: CURRENT is set only while run_request keeps the Slot alive on this thread.
-    let logged = !slot.is_null()
-        && unsafe { &*slot }
-            .with_state(|cell| cell.try_borrow_mut().map(|mut st| st.log_bytes(&data)).is_ok())
-            .unwrap_or(false);
+    let logged = with_current(|st| st.log_bytes(&data)).is_some();
     if !logged {
         PARTIAL.with(|p| {
             let mut p = p.borrow_mut();
@@ -310,10 +320,62 @@ unsafe extern "C" fn process_log_c(
             while let Some(pos) = p.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = p.drain(..=pos).collect();
                 if let Some(log) = SERVER_LOG.get() {
-                    log(&String::from_utf8_lossy(&line[..line.len() - 1]));
+                    log(LogLevel::Error, &String::from_utf8_lossy(&line[..line.len() - 1]));
                 }
             }
         });
     }
     into_return(Ok(py.None().into_bound(py)))
+}
+
+unsafe extern "C" fn log_record_c(
+    _slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls us with the GIL held and these arguments.
+    let (py, args) = unsafe {
+        let py = Python::assume_attached();
+        (py, collect_args(py, args, nargs, kwnames))
+    };
+    let levelno = args.positional.first().and_then(|l| l.extract::<i64>().ok()).unwrap_or(40);
+    let text = match args.positional.get(1).map(|t| t.cast::<PyString>().map(|s| s.to_string_lossy().into_owned())) {
+        Some(Ok(t)) => t,
+        _ => return into_return(Err(type_error(py, "_log_record(levelno, text) takes an int and a str"))),
+    };
+    // Python logging levels onto Apache's: CRITICAL/ERROR, WARNING, INFO, DEBUG.
+    let level = match levelno {
+        n if n >= 40 => LogLevel::Error,
+        n if n >= 30 => LogLevel::Warning,
+        n if n >= 20 => LogLevel::Info,
+        _ => LogLevel::Debug,
+    };
+    for line in text.lines() {
+        if with_current(|st| st.transport.log(level, line)).is_none() {
+            if let Some(log) = SERVER_LOG.get() {
+                log(level, line);
+            }
+        }
+    }
+    into_return(Ok(py.None().into_bound(py)))
+}
+
+unsafe extern "C" fn request_data_c(
+    _slf: *mut ffi::PyObject,
+    _args: *const *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+    _kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls us with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let data = with_current(|st| match &st.data {
+        Some(d) => Ok(d.bind(py)),
+        None => {
+            let d = pyo3::types::PyDict::new(py).into_any();
+            st.data = Some(PyRef::new(d.clone()));
+            Ok(d)
+        }
+    });
+    into_return(data.unwrap_or_else(|| Err(runtime_error(py, "mod_wsgi.request_data() called outside of a request"))))
 }

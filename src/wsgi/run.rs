@@ -6,7 +6,7 @@ use super::state::{RequestState, Slot};
 use super::transport::{LogLevel, Transport};
 use crate::python::exceptions::{OrRaise, PyRes, Raised, describe, restore_exception, take_exception, traceback_lines, type_error};
 use crate::python::gil::without_gil;
-use crate::python::glue::Glue;
+use crate::python::glue::{Glue, PyRef};
 use crate::python::native::capsule;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -46,7 +46,11 @@ pub fn run_request(
         Ok(outcome) => outcome,
         Err(Raised) => fail(py, &state),
     };
-    state.borrow_mut().flush_log();
+    {
+        let mut st = state.borrow_mut();
+        st.flush_log();
+        st.release(py);
+    }
     set_current(std::ptr::null());
     // From here on, anything the application kept (write, wsgi.input...) raises RuntimeError.
     // SAFETY-free: the Slot lives as long as the capsule, which we still hold.
@@ -81,6 +85,38 @@ fn call(
     environ.set_item("mod_wsgi.application_start", now_seconds()).or_raise(py)?;
     let start_response = START_RESPONSE.bind(py, slot).or_raise(py)?;
 
+    if !glue.hooks_wanted(py) {
+        return call_app(py, glue, app, environ, &start_response, state);
+    }
+    // Event subscribers or metrics: they may wrap the application, and see how it ended.
+    let started = glue.request_started.bind(py).call1((environ, app)).or_raise(py)?;
+    let (app, token): (Bound<'_, PyAny>, Bound<'_, PyAny>) = started.extract().or_raise(py)?;
+    state.borrow_mut().response_hook = Some(PyRef::new(glue.response_started.bind(py)));
+    let result = call_app(py, glue, &app, environ, &start_response, state);
+    let failure = result.as_ref().err().and_then(|Raised| take_exception(py));
+    if let Some(exc) = &failure {
+        if let Err(e) = glue.request_exception.bind(py).call1((exc,)) {
+            crate::python::exceptions::swallow(py, e);
+        }
+    }
+    let sent = state.borrow().body_sent;
+    if let Err(e) = glue.request_finished.bind(py).call1((token, sent)) {
+        crate::python::exceptions::swallow(py, e);
+    }
+    match failure {
+        Some(exc) => Err(restore_exception(exc)),
+        None => result,
+    }
+}
+
+fn call_app(
+    py: Python<'_>,
+    glue: &Glue,
+    app: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyDict>,
+    start_response: &Bound<'_, PyAny>,
+    state: &RefCell<RequestState>,
+) -> PyRes<Outcome> {
     let iterable = app.call1((environ, start_response)).or_raise(py)?;
     // The failure is taken out before close() runs: no Python code may run while an
     // exception is pending, and close() must run in every case.

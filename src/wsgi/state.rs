@@ -21,6 +21,10 @@ pub struct RequestState {
     pub input_error: Option<String>,
     pub log_partial: Vec<u8>,
     pub client_gone: bool,
+    /// `mod_wsgi.request_data()`, made on first use (a strong reference, released at the end).
+    pub data: Option<crate::python::glue::PyRef>,
+    /// `mod_wsgi._response_started`, when event subscribers want it (released at the end).
+    pub response_hook: Option<crate::python::glue::PyRef>,
 }
 
 impl RequestState {
@@ -35,6 +39,8 @@ impl RequestState {
             input_error: None,
             log_partial: Vec::new(),
             client_gone: false,
+            data: None,
+            response_hook: None,
         }
     }
 
@@ -45,6 +51,16 @@ impl RequestState {
             let line: Vec<u8> = self.log_partial.drain(..=pos).collect();
             let text = String::from_utf8_lossy(&line[..line.len() - 1]);
             self.transport.log(LogLevel::Error, &text);
+        }
+    }
+
+    /// Releases the Python objects the state holds (GIL held, in the request's interpreter).
+    pub fn release(&mut self, py: pyo3::Python<'_>) {
+        if let Some(d) = self.data.take() {
+            drop(d.into_owned(py));
+        }
+        if let Some(h) = self.response_hook.take() {
+            drop(h.into_owned(py));
         }
     }
 

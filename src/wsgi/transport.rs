@@ -12,6 +12,7 @@ pub enum LogLevel {
     Error,
     Warning,
     Info,
+    Debug,
 }
 
 pub trait Transport {
