@@ -3,6 +3,7 @@
 //! vectors.
 
 pub mod alias;
+pub mod daemon;
 pub mod groups;
 pub mod table;
 pub mod values;
@@ -268,6 +269,10 @@ pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parse
 pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool) -> Result<Parsed, String> {
     let spec = table::find(name).ok_or_else(|| format!("{name} is not a mod_wsgi directive"))?;
     if let Status::NotYet(feature) = spec.status {
+        if spec.name() == "WSGIDaemonProcess" {
+            // Options are validated already, so a configuration is ready when daemon mode lands.
+            daemon::parse(&words::split_words(raw_args))?;
+        }
         return Err(format!(
             "{} is recognised but not implemented yet by mod_wsgi_rs {} ({} comes in a later release); remove it from the configuration for now",
             spec.name().trim_start_matches('<'),

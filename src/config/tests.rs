@@ -68,6 +68,8 @@ fn scope_rules() {
 fn not_yet_implemented_directives_are_named() {
     let err = parse_directive("WSGIDaemonProcess", "web processes=2", Scope::Server).unwrap_err();
     assert!(err.starts_with("WSGIDaemonProcess is recognised but not implemented yet"), "{err}");
+    let err = parse_directive("WSGIDaemonProcess", "web proceses=2", Scope::Server).unwrap_err();
+    assert!(err.contains("Invalid option 'proceses=2'"), "options are checked first: {err}");
     let err = parse_directive("WSGIAccessScript", "/x.py", Scope::Directory).unwrap_err();
     assert!(err.starts_with("WSGIAccessScript is recognised"), "{err}");
 }
