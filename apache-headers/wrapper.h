@@ -12,6 +12,8 @@
 #include <util_script.h>
 #include <util_filter.h>
 #include <mpm_common.h>
+#include <unixd.h>
+#include <ap_listen.h>
 #include <apr_strings.h>
 #include <apr_buckets.h>
 #include <apr_file_io.h>

@@ -1,5 +1,5 @@
-//! The handler for embedded mode: request_rec -> WSGI core, in the Apache child's
-//! interpreter for the request's application group.
+//! The WSGI handler: a request is served in the Apache child's interpreter for its
+//! application group (embedded mode) or handed to its daemon process group.
 
 use crate::apache::ffi;
 use crate::apache::log::Level;
@@ -7,6 +7,7 @@ use crate::apache::module::{request_dir_config, server_config_of};
 use crate::apache::request::{ApacheTransport, FileKind, Request};
 use crate::config::groups::{self, RequestFacts};
 use crate::config::{DirSettings, GroupSpec, HeadMapping, ScriptAlias};
+use crate::daemon::{client, pools};
 use crate::lifecycle::describe_group;
 use crate::python::exceptions::{OrRaise, describe, is_instance, swallow, take_exception, traceback_lines};
 use crate::python::interp::{self, Interpreter};
@@ -27,6 +28,7 @@ struct Effective {
     target: Target,
     script_path: String,
     callable_object: String,
+    process_group: Option<GroupSpec>,
     application_group: Option<GroupSpec>,
     pass_authorization: bool,
     script_reloading: bool,
@@ -59,6 +61,7 @@ impl Effective {
             callable_object: expand_env(r, &callable).unwrap_or_else(|| default_callable.into()),
             script_path,
             target,
+            process_group: opts.process_group.or(dir.process_group),
             application_group: opts.application_group.or(dir.application_group),
             pass_authorization: opts.pass_authorization.or(dir.pass_authorization).unwrap_or(false),
             script_reloading: dir.script_reloading.unwrap_or(true),
@@ -110,19 +113,6 @@ pub fn handle(r: Request) -> i32 {
         }
     }
     let settings = Effective::resolve(r, alias, dir, target);
-    if server.switches.restrict_embedded.unwrap_or(false) {
-        r.log(Level::Error, &format!("Embedded mode of mod_wsgi disabled by runtime configuration (WSGIRestrictEmbedded On): {}", settings.script_path));
-        return ffi::HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if let Some(allowed) = &settings.restrict_process {
-        if !allowed.iter().any(|g| g.is_empty()) {
-            r.log(
-                Level::Error,
-                &format!("Embedded mode (process group %{{GLOBAL}}) is not in WSGIRestrictProcess ({}) for {}", allowed.join(" "), settings.script_path),
-            );
-            return ffi::HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
     if let Err(status) = r.setup_body(settings.chunked_request) {
         if status == ffi::HTTP_LENGTH_REQUIRED {
             r.log(Level::Error, "Chunked request bodies are not enabled (WSGIChunkedRequest On to accept them)");
@@ -139,6 +129,27 @@ pub fn handle(r: Request) -> i32 {
         env: &env,
     };
     let group = groups::expand(settings.application_group.as_ref(), &facts);
+    let process_group = match &settings.process_group {
+        None | Some(GroupSpec::Global) => String::new(),
+        spec => groups::expand(spec.as_ref(), &facts),
+    };
+    if let Some(allowed) = &settings.restrict_process {
+        if !allowed.contains(&process_group) {
+            let shown = if process_group.is_empty() { "%{GLOBAL}" } else { process_group.as_str() };
+            r.log(
+                Level::Error,
+                &format!("Process group '{shown}' is not in WSGIRestrictProcess ({}) for {}", allowed.join(" "), settings.script_path),
+            );
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    if !process_group.is_empty() {
+        return to_daemon(r, &settings, &process_group, group, &vars, https);
+    }
+    if server.switches.restrict_embedded.unwrap_or(false) {
+        r.log(Level::Error, &format!("Embedded mode of mod_wsgi disabled by runtime configuration (WSGIRestrictEmbedded On): {}", settings.script_path));
+        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+    }
     let interp = match interp::find_or_create(&group) {
         Ok(i) => i,
         Err(msg) => {
@@ -150,6 +161,30 @@ pub fn handle(r: Request) -> i32 {
 }
 
 type Var<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// Daemon mode: the pool must exist and be visible from this virtual host.
+fn to_daemon(r: Request, settings: &Effective, pool: &str, application_group: String, vars: &[Var<'_>], https: bool) -> i32 {
+    let Some(target) = pools::find(pool) else {
+        r.log(Level::Error, &format!("No WSGI daemon process called '{pool}' has been configured: {}", settings.script_path));
+        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+    };
+    if target.defined_in_vhost && target.server != r.server() as usize {
+        r.log(
+            Level::Error,
+            &format!("WSGI daemon process '{pool}' belongs to another virtual host and cannot be used by {}", settings.script_path),
+        );
+        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+    }
+    let proxied = client::Proxied {
+        vars: vars.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect(),
+        application_group,
+        script: settings.script_path.clone(),
+        https,
+        script_reloading: settings.script_reloading,
+        enable_sendfile: settings.enable_sendfile,
+    };
+    client::proxy(r, &target, &proxied)
+}
 
 /// The CGI variables plus mod_wsgi's own keys; also returns the https flag and SCRIPT_NAME.
 fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool, String) {

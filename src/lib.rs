@@ -7,14 +7,18 @@
 //! - `embedded`: the handler running WSGI apps inside the Apache child.
 //! - `wsgi`: the WSGI core, transport-independent.
 //! - `python`: interpreter lifecycle, thread states, native callables, script loading.
+//! - `daemon`: daemon mode (pools, supervisor, worker processes, wire protocol, proxying).
 //! - `lifecycle`: startup checks and Python in each child.
+//! - `sys`: thin libc wrappers (processes, privileges, sockets).
 
 pub mod apache;
 pub mod config;
+pub mod daemon;
 pub mod embedded;
 pub mod lifecycle;
 pub mod mapping;
 pub mod python;
+pub mod sys;
 pub mod wsgi;
 
 pub use apache::module::wsgi_module;

@@ -29,11 +29,13 @@ pub fn check_config(s: *mut ffi::server_rec) -> Result<(), String> {
     Ok(())
 }
 
-/// Once per (re)start, with the configuration Apache will serve.
-pub fn post_config(s: *mut ffi::server_rec) {
+/// Once per (re)start, with the configuration Apache will serve: warnings, daemon pools.
+pub fn post_config(pconf: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) -> Result<(), String> {
     if server::is_final_config_pass() {
         warn_shadowed_aliases(s);
+        crate::daemon::pools::start(pconf, s)?;
     }
+    Ok(())
 }
 
 /// mod_wsgi silently routes /api/v1 to `/` when `WSGIScriptAlias /` comes first; we say so.
@@ -127,33 +129,64 @@ fn embedded_python_needed(s: *mut ffi::server_rec) -> bool {
 /// Starts Python in a new Apache child. Returns whether it is running (to stop it at exit).
 pub fn child_init(s: *mut ffi::server_rec) -> bool {
     MAIN_SERVER.store(s, Ordering::Relaxed);
-    let pid = std::process::id();
+    crate::daemon::pools::close_listeners_except(None);
     if !embedded_python_needed(s) {
-        log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Python is not started in this process (WSGIRestrictEmbedded On)."));
+        log::server(Level::Info, s, &format!("mod_wsgi (pid={}): Python is not started in this process (WSGIRestrictEmbedded On).", std::process::id()));
         return false;
     }
     let config = server_config_of(s);
     let threads = server::mpm_threads_per_child();
     let processes = server::mpm_max_processes();
-    let _ = PROCESS.set(ProcessContext {
-        info: glue::ProcessInfo {
-            multithread: threads > 1,
-            multiprocess: processes > 1,
-            maximum_processes: processes,
-            threads_per_process: threads,
-            apache_version: server::server_version(),
-            server_description: server::server_description(),
-            process_group: String::new(),
-            application_group: String::new(),
-        },
+    let context = ProcessContext {
+        info: process_info(threads > 1, processes > 1, processes, threads, ""),
         interp: config.interp.clone(),
         blocks: config.options_blocks.clone(),
         eggs: config.python.eggs.clone(),
         server_metrics: config.switches.server_metrics.unwrap_or(false),
-    });
+    };
+    start_python(s, context, &config.python, "")
+}
+
+fn process_info(multithread: bool, multiprocess: bool, processes: i64, threads: i64, group: &str) -> glue::ProcessInfo {
+    glue::ProcessInfo {
+        multithread,
+        multiprocess,
+        maximum_processes: processes,
+        threads_per_process: threads,
+        apache_version: server::server_version(),
+        server_description: server::server_description(),
+        process_group: group.to_string(),
+        application_group: String::new(),
+    }
+}
+
+/// Starts Python in a daemon process of pool `g` (after its privileges were dropped).
+pub fn start_daemon_python(s: *mut ffi::server_rec, g: &crate::config::daemon::DaemonGroup) -> bool {
+    MAIN_SERVER.store(s, Ordering::Relaxed);
+    let config = server_config_of(s);
+    let mut python = config.python.clone();
+    if g.python_home.is_some() {
+        python.home = g.python_home.clone();
+    }
+    // home= is sys.path[0], then python-path=, at the front (as mod_wsgi).
+    let mut interp = InterpSettings { python_path: g.home.iter().cloned().chain(g.python_path.iter().cloned()).collect(), ..config.interp.clone() };
+    interp.switch_interval = g.switch_interval.or(interp.switch_interval);
+    let context = ProcessContext {
+        info: process_info(g.threads != 1, g.processes_given, g.processes as i64, g.threads as i64, &g.name),
+        interp,
+        blocks: config.options_blocks.clone(),
+        eggs: g.python_eggs.clone().or_else(|| config.python.eggs.clone()),
+        server_metrics: g.server_metrics,
+    };
+    start_python(s, context, &python, &g.name)
+}
+
+fn start_python(s: *mut ffi::server_rec, context: ProcessContext, python: &crate::config::PythonSettings, process_group: &str) -> bool {
+    let pid = std::process::id();
+    let _ = PROCESS.set(context);
     log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Initializing Python {}.", crate::config::embedded_python_version()));
     callbacks::set_server_log(log_to_server);
-    match runtime::initialize(&config.python, setup_interpreter) {
+    match runtime::initialize(python, setup_interpreter) {
         Err(msg) => {
             log::server(Level::Error, s, &format!("mod_wsgi (pid={pid}): Python failed to initialize: {msg}"));
             return false;
@@ -161,8 +194,27 @@ pub fn child_init(s: *mut ffi::server_rec) -> bool {
         Ok(Err(msg)) => log_lines(s, &format!("mod_wsgi (pid={pid}): {msg}")),
         Ok(Ok(())) => {}
     }
-    preload_scripts(s);
+    preload_scripts(s, process_group);
     true
+}
+
+/// In a daemon process at exit: shutdown callbacks, then Python stops.
+pub fn stop_python(s: *mut ffi::server_rec, reason: &str) {
+    run_shutdown_callbacks(reason);
+    let destroy = server_config_of(s).switches.destroy_interpreter.unwrap_or(true);
+    runtime::finalize(destroy);
+}
+
+fn run_shutdown_callbacks(reason: &str) {
+    if interp::is_ready() {
+        interp::for_each(|py, interp| {
+            if let Some(glue) = interp.glue() {
+                if let Err(e) = glue.process_stopping.bind(py).call1((reason,)) {
+                    exceptions::swallow(py, e);
+                }
+            }
+        });
+    }
 }
 
 fn log_lines(s: *mut ffi::server_rec, text: &str) {
@@ -171,21 +223,22 @@ fn log_lines(s: *mut ffi::server_rec, text: &str) {
     }
 }
 
-/// WSGIImportScript for embedded mode, and aliases whose groups are both fixed (mod_wsgi
-/// preloads those too), loaded when the child starts instead of on the first request.
-fn preload_scripts(main: *mut ffi::server_rec) {
+/// WSGIImportScript for this process group ("" = embedded), and aliases whose groups are both
+/// fixed (mod_wsgi preloads those too), loaded when the process starts, not on a request.
+fn preload_scripts(main: *mut ffi::server_rec, process_group: &str) {
     let mut wanted: Vec<(String, String)> = Vec::new();
     for s in server::all_servers(main) {
         let config = server_config_of(s);
         for i in &config.import_scripts {
-            if i.process_group == GroupSpec::Global {
+            if group_name(&i.process_group) == process_group {
                 wanted.push((i.path.clone(), group_name(&i.application_group)));
             }
         }
         for a in &config.aliases {
             let fixed = |g: &Option<GroupSpec>| matches!(g, Some(GroupSpec::Global) | Some(GroupSpec::Other(_))) && !matches!(g, Some(GroupSpec::Other(n)) if n.contains("%{"));
             let literal_target = matches!(a.matcher, crate::config::AliasMatcher::Prefix(_)) || !a.target.contains('$');
-            if fixed(&a.options.process_group) && fixed(&a.options.application_group) && literal_target {
+            let same_pool = a.options.process_group.as_ref().map(group_name).as_deref() == Some(process_group);
+            if same_pool && fixed(&a.options.process_group) && fixed(&a.options.application_group) && literal_target {
                 wanted.push((a.target.clone(), group_name(a.options.application_group.as_ref().unwrap_or(&GroupSpec::Global))));
             }
         }
@@ -232,15 +285,7 @@ pub fn describe_group(group: &str) -> String {
 
 /// At child exit: shutdown callbacks in every interpreter, then Python stops.
 pub fn child_exit(s: *mut ffi::server_rec) {
-    if interp::is_ready() {
-        interp::for_each(|py, interp| {
-            if let Some(glue) = interp.glue() {
-                if let Err(e) = glue.process_stopping.bind(py).call1(("shutdown_signal",)) {
-                    exceptions::swallow(py, e);
-                }
-            }
-        });
-    }
+    run_shutdown_callbacks("shutdown_signal");
     let destroy = server_config_of(s).switches.destroy_interpreter.unwrap_or(true);
     runtime::finalize(destroy);
 }

@@ -129,7 +129,8 @@ def test_server_only_directives_are_refused_elsewhere(configtest, fragment, need
 
 
 @pytest.mark.parametrize("directive", [
-    "WSGIDaemonProcess example processes=2 threads=15",
+    "WSGITrustedProxyHeaders X-Forwarded-For",
+    "WSGISocketRotation Off",
 ])
 def test_not_yet_implemented_directive_is_named(configtest, directive):
     rc, out = configtest(directive + "\n")

@@ -13,6 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// single-threaded).
 static IN_OPTIONS_BLOCK: AtomicBool = AtomicBool::new(false);
 
+/// WSGIDaemonProcess names seen in this configuration pass (names are server-wide).
+static DAEMON_NAMES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Called before each configuration pass.
+pub fn forget_previous_pass() {
+    DAEMON_NAMES.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
 const N: usize = table::DIRECTIVES.len();
 
 /// Apache's view of `table::DIRECTIVES`, terminated by an all-null entry.
@@ -132,6 +140,15 @@ fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: boo
         },
         Parsed::Switches(w) => server.switches.apply(&w),
         Parsed::ImportScript(i) => server.import_scripts.push(i),
+        Parsed::Daemon(group) => {
+            let mut names = DAEMON_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+            if names.contains(&group.name) {
+                return Err(format!("WSGIDaemonProcess '{}' is defined twice; daemon process group names are server-wide", group.name));
+            }
+            crate::daemon::accounts::check(&group)?;
+            names.push(group.name.clone());
+            server.daemons.push(group);
+        }
         Parsed::OptionsBlock(block) => {
             server.options_blocks.push(block);
             IN_OPTIONS_BLOCK.store(true, Ordering::Relaxed);

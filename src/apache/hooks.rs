@@ -5,6 +5,11 @@ use super::log::{self, Level};
 use super::pool::pool_box;
 use super::request::Request;
 
+pub unsafe extern "C" fn pre_config(_pconf: *mut ffi::apr_pool_t, _plog: *mut ffi::apr_pool_t, _ptemp: *mut ffi::apr_pool_t) -> i32 {
+    super::commands::forget_previous_pass();
+    ffi::OK
+}
+
 pub unsafe extern "C" fn check_config(
     _pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
@@ -27,8 +32,13 @@ pub unsafe extern "C" fn post_config(
     s: *mut ffi::server_rec,
 ) -> i32 {
     super::server::add_version_component(pconf, &crate::lifecycle::version_component());
-    crate::lifecycle::post_config(s);
-    ffi::OK
+    match crate::lifecycle::post_config(pconf, s) {
+        Ok(()) => ffi::OK,
+        Err(msg) => {
+            log::server(Level::Error, s, &msg);
+            ffi::HTTP_INTERNAL_SERVER_ERROR
+        }
+    }
 }
 
 /// Owned by the child pool: dropping it (at child exit) stops Python.

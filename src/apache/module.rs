@@ -88,6 +88,7 @@ unsafe extern "C" fn register_hooks(_pool: *mut ffi::apr_pool_t) {
     // SAFETY: registering hook functions with Apache during register_hooks, as the API expects;
     // the predecessor list is a 'static NULL-terminated array.
     unsafe {
+        ffi::ap_hook_pre_config(Some(hooks::pre_config), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_check_config(Some(hooks::check_config), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_post_config(Some(hooks::post_config), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_child_init(Some(hooks::child_init), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);

@@ -47,3 +47,18 @@ pub fn cbytes_opt<'a>(p: *const std::os::raw::c_char) -> Option<&'a [u8]> {
 pub fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
 }
+
+unsafe extern "C" fn run_cleanup(data: *mut c_void) -> ffi::apr_status_t {
+    // SAFETY: `data` is the Box<Box<dyn FnOnce()>> leaked by on_cleanup; run once.
+    let f = unsafe { Box::from_raw(data as *mut Box<dyn FnOnce()>) };
+    f();
+    0
+}
+
+/// Runs `f` when `pool` is cleared or destroyed (not in children that inherit the pool).
+pub fn on_cleanup(pool: *mut ffi::apr_pool_t, f: Box<dyn FnOnce()>) {
+    let raw = Box::into_raw(Box::new(f));
+    // SAFETY: the cleanup consumes `raw` exactly once; child_cleanup is a no-op so forked
+    // processes that exec do not run it.
+    unsafe { ffi::apr_pool_cleanup_register(pool, raw as *const c_void, Some(run_cleanup), Some(ffi::apr_pool_cleanup_null)) };
+}

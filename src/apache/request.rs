@@ -128,6 +128,13 @@ impl Request {
         }
     }
 
+    /// The server's `Timeout` (for I/O with daemon processes).
+    pub fn server_timeout(&self) -> std::time::Duration {
+        // SAFETY: every request has its server_rec.
+        let us = unsafe { (*self.rec().server).timeout };
+        std::time::Duration::from_micros(us.max(1_000_000) as u64)
+    }
+
     /// The vhost's ServerName.
     pub fn server_hostname(&self) -> &str {
         // SAFETY: every request has its server_rec.

@@ -80,3 +80,48 @@ pub fn all_servers(main: *mut ffi::server_rec) -> Vec<*mut ffi::server_rec> {
     }
     out
 }
+
+/// The `User`/`Group` Apache's children run as (uid, gid), and the user's name.
+pub fn apache_user() -> (u32, u32, String) {
+    // SAFETY: ap_unixd_config is filled by mod_unixd while reading the config; read-only after.
+    unsafe {
+        let c = &*(&raw const ffi::ap_unixd_config);
+        (c.user_id, c.group_id, cstr_opt(c.user_name).unwrap_or("www-data").to_string())
+    }
+}
+
+/// Closes Apache's listening sockets in a process that will never serve HTTP (daemons).
+pub fn close_apache_listeners() {
+    // SAFETY: closes the listener descriptors of this (forked) process only.
+    unsafe { ffi::ap_close_listeners() };
+}
+
+/// The writable argv area of this process (argv[0] through the end of the last argument), for
+/// display-name.
+pub fn argv_area(s: *mut ffi::server_rec) -> (*mut u8, usize) {
+    // SAFETY: process_rec holds the real argv of the process; its strings are contiguous.
+    unsafe {
+        let process = (*s).process;
+        if process.is_null() || (*process).argc < 1 {
+            return (std::ptr::null_mut(), 0);
+        }
+        let argv = (*process).argv;
+        let first = *argv as *mut u8;
+        let last = *argv.add((*process).argc as usize - 1);
+        let end = last.add(std::ffi::CStr::from_ptr(last).to_bytes().len());
+        (first, end as usize - first as usize + 1)
+    }
+}
+
+/// `DefaultRuntimeDir`-relative path (mod_wsgi's default socket prefix is `<runtime>/wsgi`).
+pub fn runtime_dir_relative(pool: *mut ffi::apr_pool_t, name: &str) -> String {
+    let n = super::pool::cstring(name);
+    // SAFETY: allocates the result in `pool`.
+    cstr_opt(unsafe { ffi::ap_runtime_dir_relative(pool, n.as_ptr()) }).unwrap_or(name).to_string()
+}
+
+/// How many times Apache has (re)loaded its configuration.
+pub fn config_generation() -> i32 {
+    // SAFETY: ap_state_query only reads process state.
+    unsafe { ffi::ap_state_query(ffi::AP_SQ_CONFIG_GEN) }
+}

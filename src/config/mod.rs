@@ -207,6 +207,8 @@ pub struct ServerConfig {
     pub switches: ServerSwitches,
     /// This server's own (not inherited: child_init walks every server).
     pub import_scripts: Vec<ImportScript>,
+    /// WSGIDaemonProcess groups defined in this server (own, not inherited).
+    pub daemons: Vec<daemon::DaemonGroup>,
     pub socket_prefix: Option<String>,
 }
 
@@ -222,6 +224,7 @@ impl ServerConfig {
             options_blocks: base.options_blocks.clone(),
             switches: base.switches.clone(),
             import_scripts: over.import_scripts.clone(),
+            daemons: over.daemons.clone(),
             socket_prefix: base.socket_prefix.clone(),
         }
     }
@@ -253,6 +256,7 @@ pub enum Parsed {
     Interp(InterpSettings),
     Switches(ServerSwitches),
     ImportScript(ImportScript),
+    Daemon(daemon::DaemonGroup),
     /// `<WSGIInterpreterOptions ...>`: the caller parses the block's body into it.
     OptionsBlock(OptionsBlock),
     SocketPrefix(String),
@@ -269,10 +273,6 @@ pub fn parse_directive(name: &str, raw_args: &str, scope: Scope) -> Result<Parse
 pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool) -> Result<Parsed, String> {
     let spec = table::find(name).ok_or_else(|| format!("{name} is not a mod_wsgi directive"))?;
     if let Status::NotYet(feature) = spec.status {
-        if spec.name() == "WSGIDaemonProcess" {
-            // Options are validated already, so a configuration is ready when daemon mode lands.
-            daemon::parse(&words::split_words(raw_args))?;
-        }
         return Err(format!(
             "{} is recognised but not implemented yet by mod_wsgi_rs {} ({} comes in a later release); remove it from the configuration for now",
             spec.name().trim_start_matches('<'),
@@ -385,7 +385,7 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
             dir(&|d| d.application_group = Some(v.clone()))
         }
         "WSGIProcessGroup" => {
-            let v = embedded_only_group(spec.name(), single()?)?;
+            let v = GroupSpec::parse(single()?);
             dir(&|d| d.process_group = Some(v.clone()))
         }
         "WSGIRestrictProcess" => {
@@ -496,6 +496,7 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
             Parsed::Notice("WSGIVerboseDebugging is deprecated and has no effect (as in mod_wsgi 6)".into())
         }
         "WSGISocketPrefix" => Parsed::SocketPrefix(single()?.to_string()),
+        "WSGIDaemonProcess" => Parsed::Daemon(daemon::parse(&words)?),
         other => return Err(format!("{other}: no parser (this is a bug in mod_wsgi_rs)")),
     })
 }
@@ -526,17 +527,6 @@ fn check_scope(spec: &table::DirectiveSpec, scope: Scope) -> Result<(), String> 
         fits.push("<Directory>/<Location>/<Files>");
     }
     Err(format!("{} cannot occur {place}; put it in {}", spec.name(), fits.join(" or ")))
-}
-
-/// Until daemon mode lands, the only process group that can act is `%{GLOBAL}` (embedded).
-fn embedded_only_group(directive: &str, value: &str) -> Result<GroupSpec, String> {
-    match GroupSpec::parse(value) {
-        GroupSpec::Global => Ok(GroupSpec::Global),
-        GroupSpec::Other(name) => Err(format!(
-            "{directive} '{name}': only %{{GLOBAL}} (embedded mode) is implemented yet by mod_wsgi_rs {}; daemon process groups come in a later release. Write %{{GLOBAL}}",
-            env!("CARGO_PKG_VERSION"),
-        )),
-    }
 }
 
 /// Which `name=value` options a directive takes.
@@ -577,9 +567,7 @@ fn parse_options(directive: &str, words: &[String], set: OptionSet) -> Result<Al
             return Err(format!("{directive}: option '{key}' given twice"));
         }
         match key.to_ascii_lowercase().as_str() {
-            "process-group" if set.process_group => {
-                options.process_group = Some(embedded_only_group(&format!("{directive} process-group="), value)?)
-            }
+            "process-group" if set.process_group => options.process_group = Some(GroupSpec::parse(value)),
             "application-group" if set.application_group => options.application_group = Some(GroupSpec::parse(value)),
             "callable-object" if set.callable_object => {
                 options.callable_object = Some(values::parse_callable_name(key, value)?)

@@ -66,25 +66,21 @@ fn scope_rules() {
 
 #[test]
 fn not_yet_implemented_directives_are_named() {
-    let err = parse_directive("WSGIDaemonProcess", "web processes=2", Scope::Server).unwrap_err();
-    assert!(err.starts_with("WSGIDaemonProcess is recognised but not implemented yet"), "{err}");
     let err = parse_directive("WSGIDaemonProcess", "web proceses=2", Scope::Server).unwrap_err();
-    assert!(err.contains("Invalid option 'proceses=2'"), "options are checked first: {err}");
+    assert!(err.contains("Invalid option 'proceses=2'"), "{err}");
+    assert!(matches!(parse_directive("WSGIDaemonProcess", "web processes=2", Scope::Server), Ok(Parsed::Daemon(_))));
     let err = parse_directive("WSGIAccessScript", "/x.py", Scope::Directory).unwrap_err();
     assert!(err.starts_with("WSGIAccessScript is recognised"), "{err}");
 }
 
 #[test]
-fn process_groups_other_than_global_are_refused_for_now() {
+fn process_and_application_groups() {
     assert_eq!(dir_of(parse_directive("WSGIApplicationGroup", "%{GLOBAL}", Scope::Directory).unwrap()).application_group, Some(GroupSpec::Global));
     assert_eq!(
         dir_of(parse_directive("WSGIApplicationGroup", "%{RESOURCE}", Scope::Directory).unwrap()).application_group,
         Some(GroupSpec::Other("%{RESOURCE}".into()))
     );
-    let err = parse_directive("WSGIProcessGroup", "web", Scope::Server).unwrap_err();
-    assert!(err.contains("only %{GLOBAL}") && err.contains("daemon process groups"), "{err}");
-    let err = parse_directive("WSGIScriptAlias", "/ /x.wsgi process-group=web", Scope::Server).unwrap_err();
-    assert!(err.contains("daemon process groups"), "{err}");
+    assert_eq!(dir_of(parse_directive("WSGIProcessGroup", "web", Scope::Server).unwrap()).process_group, Some(GroupSpec::Other("web".into())));
 }
 
 #[test]

@@ -98,6 +98,11 @@ impl ScriptCache {
         (!reload || entry.mtime == mtime).then(|| entry.module.bind(py))
     }
 
+    /// The mtime `path` had when this interpreter loaded it.
+    pub fn loaded_mtime(&self, path: &str) -> Option<i64> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).get(path).map(|e| e.mtime)
+    }
+
     fn take(&self, path: &str) -> Option<Loaded> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(path)
     }

@@ -1,0 +1,252 @@
+//! The Apache child's side of daemon mode: send the request to the pool's socket, feed the
+//! daemon the request body as its application reads it, and relay the response through
+//! Apache's output filters (the same transport embedded mode uses).
+
+use super::pools::Target;
+use super::wire::{self, Decoder, Frame, Outcome, Pairs, RejectReason, RequestFlags, RequestHead};
+use crate::apache::ffi;
+use crate::apache::log::Level;
+use crate::apache::request::{ApacheTransport, Request};
+use crate::sys::socket;
+use crate::wsgi::transport::Transport;
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What the child computed for the request (the daemon does not re-derive it).
+pub struct Proxied<'a> {
+    pub vars: Vec<(&'a [u8], &'a [u8])>,
+    pub application_group: String,
+    pub script: String,
+    pub https: bool,
+    pub script_reloading: bool,
+    pub enable_sendfile: bool,
+}
+
+/// Body bytes gathered before passing them to Apache.
+const COALESCE: usize = 64 * 1024;
+
+enum Relay {
+    Done(i32),
+    /// The daemon could not take the request (restarting); nothing was consumed.
+    Retry,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
+    let g = &target.group;
+    let mut environ = Pairs::with_capacity(p.vars.len() + 4, 4096);
+    let extra: [(&[u8], &[u8]); 2] = [(b"mod_wsgi.x-script", p.script.as_bytes()), (b"mod_wsgi.x-application-group", p.application_group.as_bytes())];
+    for (k, v) in p.vars.iter().copied().chain(extra) {
+        if environ.push(k, v).is_err() {
+            r.log(Level::Error, "Request too large to pass to the daemon process");
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    if p.https {
+        let _ = environ.push(b"HTTPS", b"on");
+    }
+    let flags = RequestFlags { script_reloading: p.script_reloading, enable_sendfile: p.enable_sendfile, ignore_activity: false, head_request: r.method() == "HEAD" };
+    let head = RequestHead { secret: target.secret, request_start_us: r.request_time_us() as u64, queue_start_us: now_us(), flags, environ };
+    let mut head_bytes = Vec::with_capacity(head.environ.encoded_len() + 64);
+    wire::encode(&Frame::RequestHead(head), &mut head_bytes);
+
+    let connect_deadline = Instant::now() + Duration::from_secs_f64(g.connect_timeout.max(0.1));
+    let io_timeout = if g.socket_timeout > 0.0 { Duration::from_secs_f64(g.socket_timeout) } else { r.server_timeout() };
+    let mut transport = ApacheTransport::new(r, p.enable_sendfile);
+    let mut retry_delay = Duration::from_millis(10);
+    loop {
+        let stream = match connect(target, connect_deadline) {
+            Ok(s) => s,
+            Err(e) => {
+                r.log(Level::Error, &format!("Unable to connect to WSGI daemon process '{}' on '{}': {e}", g.name, target.socket_path.display()));
+                return ffi::HTTP_SERVICE_UNAVAILABLE;
+            }
+        };
+        let _ = stream.set_read_timeout(Some(io_timeout));
+        let _ = stream.set_write_timeout(Some(io_timeout));
+        if let Err(e) = (&stream).write_all(&head_bytes) {
+            r.log(Level::Error, &format!("Failed to send the request to WSGI daemon process '{}': {e}", g.name));
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        }
+        match relay(r, &stream, &mut transport, &g.name) {
+            Relay::Done(status) => return status,
+            Relay::Retry if Instant::now() < connect_deadline => {
+                std::thread::sleep(retry_delay);
+                retry_delay = (retry_delay * 2).min(Duration::from_millis(200));
+            }
+            Relay::Retry => {
+                r.log(Level::Error, &format!("WSGI daemon process '{}' kept refusing the request (restarting) until connect-timeout", g.name));
+                return ffi::HTTP_SERVICE_UNAVAILABLE;
+            }
+        }
+    }
+}
+
+/// Connects, retrying while the pool is starting or its backlog is full.
+fn connect(target: &Target, deadline: Instant) -> std::io::Result<UnixStream> {
+    let mut delay = Duration::from_millis(10);
+    loop {
+        match UnixStream::connect(&target.socket_path) {
+            Ok(s) => return Ok(s),
+            Err(e) if Instant::now() < deadline && matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::WouldBlock | ErrorKind::NotFound) => {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(250));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str) -> Relay {
+    let mut decoder = Decoder::new();
+    let mut fds: VecDeque<OwnedFd> = VecDeque::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut body = Vec::new();
+    let mut head_sent = false;
+    let mut consumed = false;
+    // Body bytes held back so small responses go out with the end of the response in one pass
+    // (Apache then sets Content-Length, as in embedded mode).
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let frame = match decoder.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                let mut received = Vec::new();
+                match socket::recv_with_fds(stream, &mut buf, &mut received) {
+                    Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, "closed the connection"),
+                    Ok(n) => {
+                        fds.extend(received);
+                        decoder.feed(&buf[..n]);
+                        continue;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                        r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
+                        return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
+                    }
+                    Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, &e.to_string()),
+                }
+            }
+            Err(e) => {
+                r.log(Level::Error, &format!("Bad response from WSGI daemon process '{name}': {e}"));
+                return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
+            }
+        };
+        match frame {
+            Frame::BodyRequest { max } => {
+                consumed = true;
+                body.resize(max.get() as usize, 0);
+                let reply = match transport.read_body(&mut body) {
+                    Ok(0) => Frame::BodyEnd,
+                    Ok(n) => Frame::Body(body[..n].to_vec()),
+                    Err(e) => {
+                        r.log(Level::Error, &format!("Error reading the request body for WSGI daemon process '{name}': {e}"));
+                        Frame::BodyEnd
+                    }
+                };
+                let mut out = Vec::with_capacity(reply_len(&reply));
+                wire::encode(&reply, &mut out);
+                if (&*stream).write_all(&out).is_err() {
+                    return daemon_gone(r, transport, name, head_sent, consumed, "stopped reading the request body");
+                }
+            }
+            Frame::ResponseHead(h) => {
+                let (status, line, headers) = h.into_parts();
+                let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (latin1(k), latin1(v))).collect();
+                transport.set_response_head(status, &latin1(&line), &headers);
+                head_sent = true;
+            }
+            Frame::Body(data) => {
+                if pending.is_empty() && data.len() >= COALESCE {
+                    if transport.send(&[&data], false).is_err() {
+                        return Relay::Done(ffi::OK);
+                    }
+                } else {
+                    pending.extend_from_slice(&data);
+                    if pending.len() >= COALESCE && transport.send(&[&std::mem::take(&mut pending)], false).is_err() {
+                        return Relay::Done(ffi::OK);
+                    }
+                }
+            }
+            Frame::Flush => {
+                if transport.send(&[&std::mem::take(&mut pending)], true).is_err() {
+                    return Relay::Done(ffi::OK);
+                }
+            }
+            Frame::SendFile { offset, length } => {
+                let Some(fd) = fds.pop_front() else {
+                    r.log(Level::Error, &format!("WSGI daemon process '{name}' sent a file without its descriptor"));
+                    return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
+                };
+                if !pending.is_empty() && transport.send(&[&std::mem::take(&mut pending)], false).is_err() {
+                    return Relay::Done(ffi::OK);
+                }
+                if transport.send_file(fd.as_raw_fd(), offset, length).is_err() {
+                    return Relay::Done(ffi::OK);
+                }
+            }
+            Frame::End(Outcome::Complete) => {
+                let _ = transport.finish(&[&pending]);
+                return Relay::Done(ffi::OK);
+            }
+            Frame::End(Outcome::Aborted) => {
+                let _ = transport.send(&[&pending], false);
+                transport.abort();
+                return Relay::Done(ffi::OK);
+            }
+            Frame::End(Outcome::Failed) => return finish_failed(transport, head_sent, ffi::HTTP_INTERNAL_SERVER_ERROR),
+            Frame::Rejected(RejectReason::Restarting) if !consumed && !head_sent => return Relay::Retry,
+            Frame::Rejected(RejectReason::QueueTimeout) if !head_sent => {
+                r.log(Level::Error, &format!("Queue timeout expired for WSGI daemon process '{name}'"));
+                return Relay::Done(ffi::HTTP_GATEWAY_TIME_OUT);
+            }
+            Frame::Ping => {
+                let mut out = Vec::new();
+                wire::encode(&Frame::Pong, &mut out);
+                let _ = (&*stream).write_all(&out);
+            }
+            other => {
+                r.log(Level::Error, &format!("Unexpected {:?} frame from WSGI daemon process '{name}'", other.kind()));
+                return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
+            }
+        }
+    }
+}
+
+fn reply_len(f: &Frame) -> usize {
+    match f {
+        Frame::Body(d) => d.len() + wire::HEADER_LEN,
+        _ => wire::HEADER_LEN,
+    }
+}
+
+/// The daemon went away mid-request (crash, kill -9). Before anything was consumed or sent,
+/// a retry reaches another (or the restarted) process; otherwise the client must see failure.
+fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sent: bool, consumed: bool, why: &str) -> Relay {
+    let idempotent = matches!(r.method(), "GET" | "HEAD" | "OPTIONS");
+    if !head_sent && !consumed && idempotent {
+        r.log(Level::Info, &format!("WSGI daemon process '{name}' {why} before answering; retrying the request"));
+        return Relay::Retry;
+    }
+    r.log(Level::Error, &format!("WSGI daemon process '{name}' {why} before the response was complete"));
+    finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY)
+}
+
+fn finish_failed(transport: &mut ApacheTransport, head_sent: bool, status: i32) -> Relay {
+    if head_sent {
+        transport.abort();
+        Relay::Done(ffi::OK)
+    } else {
+        Relay::Done(status)
+    }
+}
+
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}

@@ -1,0 +1,154 @@
+//! The pools Apache's parent runs: one listening socket and one supervisor per
+//! WSGIDaemonProcess. Apache children inherit this registry by fork and find a pool's socket
+//! and secret here.
+
+use super::supervisor;
+use super::wire::SECRET_LEN;
+use crate::apache::ffi;
+use crate::apache::log::{self, Level};
+use crate::apache::module::server_config_of;
+use crate::apache::server;
+use crate::config::daemon::DaemonGroup;
+use crate::sys::process::{self, Forked, Pid};
+use crate::sys::socket;
+use std::os::fd::{IntoRawFd, RawFd};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct Pool {
+    pub group: DaemonGroup,
+    pub socket_path: PathBuf,
+    pub listener: RawFd,
+    pub secret: [u8; SECRET_LEN],
+    /// The server (vhost) whose config defined the pool: only it may use the pool.
+    pub server: usize,
+    pub defined_in_vhost: bool,
+    pub supervisor: Option<Pid>,
+}
+
+static POOLS: Mutex<Vec<Pool>> = Mutex::new(Vec::new());
+
+/// A pool's details for an Apache child proxying a request.
+#[derive(Clone)]
+pub struct Target {
+    pub group: DaemonGroup,
+    pub socket_path: PathBuf,
+    pub secret: [u8; SECRET_LEN],
+    pub server: usize,
+    pub defined_in_vhost: bool,
+}
+
+pub fn find(name: &str) -> Option<Target> {
+    let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    pools.iter().find(|p| p.group.name == name).map(|p| Target {
+        group: p.group.clone(),
+        socket_path: p.socket_path.clone(),
+        secret: p.secret,
+        server: p.server,
+        defined_in_vhost: p.defined_in_vhost,
+    })
+}
+
+/// Runs `f` with the pool list (supervisors and workers read their own entry).
+pub fn with_pool<R>(name: &str, f: impl FnOnce(&Pool) -> R) -> Option<R> {
+    let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    pools.iter().find(|p| p.group.name == name).map(f)
+}
+
+/// Listener descriptors of every pool (a forked process closes the ones it does not use).
+pub fn listeners() -> Vec<RawFd> {
+    POOLS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|p| p.listener).collect()
+}
+
+/// In the Apache parent, once per (re)start: sockets and supervisors for every pool.
+pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<(), String> {
+    let prefix = server_config_of(main)
+        .socket_prefix
+        .clone()
+        .unwrap_or_else(|| server::runtime_dir_relative(pconf, "wsgi"));
+    let (apache_uid, apache_gid, _) = server::apache_user();
+    let generation = server::config_generation();
+    let mut created = Vec::new();
+    let mut index = 0;
+    for s in server::all_servers(main) {
+        let defined_in_vhost = s != main;
+        for group in server_config_of(s).daemons.clone() {
+            index += 1;
+            let socket_path = PathBuf::from(format!("{prefix}.{}.{generation}.{index}.sock", process::pid()));
+            let owner = match &group.socket_user {
+                Some(u) => super::accounts::user(u).map(|(uid, gid, _, _)| (uid, gid))?,
+                None => (apache_uid, apache_gid),
+            };
+            let listener = socket::listen(&socket_path, group.listen_backlog, Some(owner)).map_err(|e| {
+                format!(
+                    "WSGIDaemonProcess {}: cannot create the socket {}: {e} (the directory must exist and be writable; set WSGISocketPrefix)",
+                    group.name,
+                    socket_path.display()
+                )
+            })?;
+            let mut secret = [0u8; SECRET_LEN];
+            socket::random_bytes(&mut secret).map_err(|e| format!("reading /dev/urandom: {e}"))?;
+            let listener = listener.into_raw_fd();
+            created.push(Pool { group, socket_path, listener, secret, server: s as usize, defined_in_vhost, supervisor: None });
+        }
+    }
+    if created.is_empty() {
+        return Ok(());
+    }
+    *POOLS.lock().unwrap_or_else(|e| e.into_inner()) = created;
+    let names: Vec<String> = POOLS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|p| p.group.name.clone()).collect();
+    for name in names {
+        match process::fork() {
+            Ok(Forked::Child) => supervisor::run(&name, main),
+            Ok(Forked::Parent(pid)) => {
+                let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(p) = pools.iter_mut().find(|p| p.group.name == name) {
+                    p.supervisor = Some(pid);
+                }
+            }
+            Err(e) => return Err(format!("WSGIDaemonProcess {name}: cannot fork its supervisor: {e}")),
+        }
+    }
+    log::server(Level::Info, main, &format!("mod_wsgi: started {} daemon process group(s)", index));
+    crate::apache::pool::on_cleanup(pconf, Box::new(stop));
+    Ok(())
+}
+
+/// At Apache restart or stop (parent): supervisors stop their workers within the pools'
+/// shutdown-timeout; then the sockets go.
+fn stop() {
+    let mut pools = std::mem::take(&mut *POOLS.lock().unwrap_or_else(|e| e.into_inner()));
+    let wait = pools.iter().map(|p| p.group.shutdown_timeout).fold(0.0, f64::max) + 2.0;
+    for p in &pools {
+        if let Some(pid) = p.supervisor {
+            process::signal(pid, libc::SIGTERM);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs_f64(wait);
+    for p in &mut pools {
+        if let Some(pid) = p.supervisor {
+            while process::reap(pid).is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if process::alive(pid) {
+                process::signal(pid, libc::SIGKILL);
+                let _ = process::reap(pid);
+            }
+        }
+        drop(socket::owned(p.listener));
+        let _ = std::fs::remove_file(&p.socket_path);
+    }
+}
+
+/// Closes listener descriptors this process does not serve (Apache children, other pools).
+pub fn close_listeners_except(keep: Option<&str>) {
+    let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    for p in pools.iter().filter(|p| Some(p.group.name.as_str()) != keep) {
+        drop(socket::owned(p.listener));
+    }
+}
+
+pub fn listener_of(name: &str) -> Option<RawFd> {
+    with_pool(name, |p| p.listener)
+}

@@ -1,0 +1,159 @@
+//! The daemon side of a proxied request: the WSGI core's transport over the connection to the
+//! Apache child, speaking `wire` frames.
+
+use super::wire::{self, Decoder, Frame, Outcome, Pairs, ResponseHead};
+use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::num::NonZeroU32;
+use std::os::fd::RawFd;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+
+/// One connection from an Apache child; requests follow each other on it.
+pub struct Connection {
+    pub stream: UnixStream,
+    decoder: Decoder,
+    out: Vec<u8>,
+}
+
+impl Connection {
+    pub fn new(stream: UnixStream) -> Connection {
+        Connection { stream, decoder: Decoder::new(), out: Vec::with_capacity(16 * 1024) }
+    }
+
+    /// The next frame; Ok(None) when the peer closed the connection between frames.
+    pub fn read_frame(&mut self) -> Result<Option<Frame>, String> {
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            if let Some(frame) = self.decoder.next_frame().map_err(|e| e.to_string())? {
+                return Ok(Some(frame));
+            }
+            let n = self.stream.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return if self.decoder.buffered() == 0 { Ok(None) } else { Err("connection closed inside a frame".into()) };
+            }
+            self.decoder.feed(&buf[..n]);
+        }
+    }
+
+    /// Encodes frames into the output buffer; `flush_out` writes them.
+    pub fn push(&mut self, frame: &Frame) {
+        wire::encode(frame, &mut self.out);
+    }
+
+    pub fn push_body(&mut self, data: &[u8]) {
+        wire::encode_body(data, &mut self.out);
+    }
+
+    pub fn flush_out(&mut self) -> std::io::Result<()> {
+        let result = self.stream.write_all(&self.out);
+        self.out.clear();
+        result
+    }
+
+    pub fn send(&mut self, frame: &Frame) -> std::io::Result<()> {
+        self.push(frame);
+        self.flush_out()
+    }
+}
+
+pub struct DaemonTransport {
+    conn: Rc<RefCell<Connection>>,
+    body_done: bool,
+    head_request: bool,
+    /// "[remote ip:port] " for log lines.
+    remote: String,
+    log: fn(LogLevel, &str),
+}
+
+impl DaemonTransport {
+    pub fn new(conn: Rc<RefCell<Connection>>, head_request: bool, remote: String, log: fn(LogLevel, &str)) -> DaemonTransport {
+        DaemonTransport { conn, body_done: false, head_request, remote, log }
+    }
+
+    fn write(&mut self, f: impl FnOnce(&mut Connection)) -> Result<(), ClientGone> {
+        let mut conn = self.conn.borrow_mut();
+        f(&mut conn);
+        conn.flush_out().map_err(|_| ClientGone)
+    }
+}
+
+impl Transport for DaemonTransport {
+    fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        if self.body_done || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = NonZeroU32::new(buf.len().min(u32::MAX as usize) as u32).expect("non-empty");
+        let mut conn = self.conn.borrow_mut();
+        conn.send(&Frame::BodyRequest { max: want }).map_err(|e| format!("sending to Apache: {e}"))?;
+        match conn.read_frame()? {
+            Some(Frame::Body(data)) => {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                Ok(n)
+            }
+            Some(Frame::BodyEnd) => {
+                self.body_done = true;
+                Ok(0)
+            }
+            Some(other) => Err(format!("unexpected {:?} frame while reading the request body", other.kind())),
+            None => Err("Apache closed the connection while the request body was read".into()),
+        }
+    }
+
+    fn set_response_head(&mut self, code: u16, status_line: &str, headers: &[(String, String)]) {
+        let pairs = Pairs::from_pairs(headers.iter().map(|(k, v)| (k.as_bytes(), latin1(v))));
+        let head = pairs.and_then(|p| ResponseHead::new(code, latin1(status_line), p));
+        // A head the codec refuses cannot happen for validated headers; the response then
+        // fails at the next write instead.
+        if let Ok(head) = head {
+            self.conn.borrow_mut().push(&Frame::ResponseHead(head));
+        }
+    }
+
+    fn send(&mut self, chunks: &[&[u8]], flush: bool) -> Result<(), ClientGone> {
+        self.write(|conn| {
+            for chunk in chunks {
+                conn.push_body(chunk);
+            }
+            if flush {
+                conn.push(&Frame::Flush);
+            }
+        })
+    }
+
+    fn send_file(&mut self, fd: RawFd, offset: u64, length: u64) -> Result<(), ClientGone> {
+        let mut conn = self.conn.borrow_mut();
+        conn.flush_out().map_err(|_| ClientGone)?;
+        let mut frame = Vec::new();
+        wire::encode(&Frame::SendFile { offset, length }, &mut frame);
+        crate::sys::socket::send_with_fd(&conn.stream, &frame, fd).map_err(|_| ClientGone)
+    }
+
+    fn finish(&mut self, last: &[&[u8]]) -> Result<(), ClientGone> {
+        self.write(|conn| {
+            for chunk in last {
+                conn.push_body(chunk);
+            }
+            conn.push(&Frame::End(Outcome::Complete));
+        })
+    }
+
+    fn abort(&mut self) {
+        let _ = self.write(|conn| conn.push(&Frame::End(Outcome::Aborted)));
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        (self.log)(level, &format!("{}{msg}", self.remote));
+    }
+
+    fn is_head(&self) -> bool {
+        self.head_request
+    }
+}
+
+/// Header values are latin-1 text (PEP 3333); on the wire they are their bytes.
+fn latin1(s: &str) -> Vec<u8> {
+    s.chars().map(|c| c as u32 as u8).collect()
+}

@@ -1,0 +1,399 @@
+//! A daemon process: forked by its pool's supervisor, it drops privileges, starts Python,
+//! and serves connections from Apache children with `threads` threads, taking turns to accept
+//! (one thread waits on the listener at a time). It drains and exits on SIGUSR1 (replaced by a
+//! new generation), on SIGTERM (shutdown), after maximum-requests, restart-interval or
+//! inactivity-timeout, and when it sees a changed script.
+
+use super::pools;
+use super::transport::{Connection, DaemonTransport};
+use super::wire::{Frame, Outcome, RejectReason, RequestHead};
+use crate::apache::ffi;
+use crate::apache::log::{self, Level};
+use crate::apache::module::server_config_of;
+use crate::apache::server;
+use crate::config::daemon::DaemonGroup;
+use crate::python::exceptions::{self, OrRaise};
+use crate::python::interp;
+use crate::python::{gil, script};
+use crate::sys::process;
+use crate::sys::socket::{self, Ready};
+use crate::wsgi::environ;
+use crate::wsgi::run::{self, Outcome as RunOutcome};
+use crate::wsgi::transport::LogLevel;
+use pyo3::prelude::*;
+use std::cell::RefCell;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+struct Shared {
+    name: String,
+    group: DaemonGroup,
+    listener: RawFd,
+    secret: [u8; super::wire::SECRET_LEN],
+    case_sensitive: bool,
+    control: RawFd,
+    /// Readable once the process stops taking new connections (never read, so it stays so).
+    stop_read: OwnedFd,
+    stop_write: Mutex<Option<OwnedFd>>,
+    accept_turn: Mutex<()>,
+    draining: AtomicBool,
+    busy: AtomicUsize,
+    served: AtomicU64,
+    last_activity_ms: AtomicU64,
+}
+
+static MAIN_SERVER: OnceLock<usize> = OnceLock::new();
+
+fn main_server() -> *mut ffi::server_rec {
+    MAIN_SERVER.get().copied().unwrap_or(0) as *mut ffi::server_rec
+}
+
+fn log_line(level: LogLevel, line: &str) {
+    let level = match level {
+        LogLevel::Error => Level::Error,
+        LogLevel::Warning => Level::Warning,
+        LogLevel::Info => Level::Info,
+        LogLevel::Debug => Level::Debug,
+    };
+    log::server(level, main_server(), line);
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd) -> ! {
+    let _ = MAIN_SERVER.set(main as usize);
+    process::reset_signal_handlers(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCHLD, libc::SIGWINCH]);
+    // A write to an Apache child that went away must fail, not kill the process.
+    process::ignore_sigpipe();
+    server::close_apache_listeners();
+    pools::close_listeners_except(Some(name));
+    let Some((group, listener, secret)) = pools::with_pool(name, |p| (p.group.clone(), p.listener, p.secret)) else {
+        process::exit_now(1)
+    };
+    let pid = process::pid();
+    if let Err(e) = set_up_process(&group, main) {
+        log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot start: {e}"));
+        process::exit_now(1);
+    }
+    let _ = socket::set_nonblocking(listener, true);
+    if !crate::lifecycle::start_daemon_python(main, &group) {
+        process::exit_now(1);
+    }
+    let Ok((stop_read, stop_write)) = socket::pipe() else { process::exit_now(1) };
+    let shared = Arc::new(Shared {
+        name: name.to_string(),
+        case_sensitive: server_config_of(main).case_sensitive(),
+        group,
+        listener,
+        secret,
+        control,
+        stop_read,
+        stop_write: Mutex::new(Some(stop_write)),
+        accept_turn: Mutex::new(()),
+        draining: AtomicBool::new(false),
+        busy: AtomicUsize::new(0),
+        served: AtomicU64::new(0),
+        last_activity_ms: AtomicU64::new(now_ms()),
+    });
+    const SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
+    process::block_signals(&SIGNALS);
+    let threads = shared.group.threads.max(1);
+    let mut handles = Vec::new();
+    for i in 0..threads {
+        let shared = shared.clone();
+        let mut builder = std::thread::Builder::new().name(format!("wsgi-{i}"));
+        if let Some(size) = shared.group.stack_size {
+            builder = builder.stack_size(size as usize);
+        }
+        match builder.spawn(move || accept_loop(&shared)) {
+            Ok(h) => handles.push(h),
+            Err(e) => log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}': cannot start a thread: {e}")),
+        }
+    }
+    tell_supervisor(&shared, "ready");
+    log::server(Level::Info, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) ready with {threads} threads"));
+    let started = Instant::now();
+    let (timeout, reason) = loop {
+        let g = &shared.group;
+        match process::wait_signal(&SIGNALS, Duration::from_millis(100)) {
+            Some(libc::SIGUSR1) => {
+                let t = if g.eviction_timeout > 0.0 { g.eviction_timeout } else { g.graceful_timeout };
+                break (t, "graceful_signal");
+            }
+            Some(_) => break (g.shutdown_timeout, "shutdown_signal"),
+            None => {}
+        }
+        if shared.draining.load(Ordering::Acquire) {
+            break (g.graceful_timeout, "maximum_requests");
+        }
+        if g.restart_interval > 0.0 && started.elapsed().as_secs_f64() >= g.restart_interval {
+            tell_supervisor(&shared, "leaving");
+            break (g.graceful_timeout, "restart_interval");
+        }
+        let idle_ms = now_ms().saturating_sub(shared.last_activity_ms.load(Ordering::Relaxed));
+        if g.inactivity_timeout > 0.0 && shared.busy.load(Ordering::Relaxed) == 0 && idle_ms as f64 >= g.inactivity_timeout * 1000.0 {
+            tell_supervisor(&shared, "leaving");
+            break (0.0, "inactivity_timeout");
+        }
+    };
+    stop_accepting(&shared);
+    let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+    while shared.busy.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if shared.busy.load(Ordering::Acquire) > 0 {
+        log::server(Level::Warning, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) exits with requests still running ({reason})"));
+        process::exit_now(0);
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    crate::lifecycle::stop_python(main, reason);
+    process::exit_now(0)
+}
+
+/// Privileges, directory, umask, limits, locale and title, before Python starts.
+fn set_up_process(g: &DaemonGroup, main: *mut ffi::server_rec) -> Result<(), String> {
+    if let Some(title) = g.process_title() {
+        let (argv, len) = server::argv_area(main);
+        // SAFETY: argv_area is this process's own argv, which nothing reads any more.
+        unsafe { process::set_process_title(argv, len, &title) };
+        process::set_thread_name(&title);
+    }
+    if g.cpu_priority != 0 {
+        process::set_priority(g.cpu_priority).map_err(|e| format!("cpu-priority: {e}"))?;
+    }
+    let (apache_uid, apache_gid, apache_name) = server::apache_user();
+    let (uid, user_gid, user_name, user_home) = match &g.user {
+        Some(u) => super::accounts::user(u)?,
+        None => (apache_uid, apache_gid, apache_name, process::user_by_id(apache_uid).map(|u| u.2).unwrap_or_else(|| "/".into())),
+    };
+    if uid == 0 {
+        return Err("WSGI process blocked from running as root".into());
+    }
+    let gid = match &g.group {
+        Some(gr) => super::accounts::group(gr)?,
+        None if g.user.is_some() => user_gid,
+        None => apache_gid,
+    };
+    let extra: Vec<u32> = g.supplementary_groups.iter().map(super::accounts::group).collect::<Result<_, _>>()?;
+    process::become_user(uid, gid, &user_name, &extra).map_err(|e| format!("switching to user {user_name}: {e}"))?;
+    let home = g.home.clone().or_else(|| (uid != apache_uid).then_some(user_home.clone()));
+    if let Some(dir) = &home {
+        std::env::set_current_dir(dir).map_err(|e| format!("home={dir}: {e}"))?;
+    }
+    process::set_env("HOME", &user_home);
+    for var in ["USER", "USERNAME", "LOGNAME"] {
+        if std::env::var_os(var).is_some() {
+            process::set_env(var, &user_name);
+        }
+    }
+    if let Some(mask) = g.umask {
+        process::set_umask(mask);
+    }
+    if g.cpu_time_limit > 0 {
+        let hard = g.cpu_time_limit + 1 + g.shutdown_timeout as u64;
+        process::set_limit(process::Limit::Cpu, g.cpu_time_limit, hard).map_err(|e| format!("cpu-time-limit: {e}"))?;
+    }
+    if g.memory_limit > 0 {
+        process::set_limit(process::Limit::Data, g.memory_limit, g.memory_limit).map_err(|e| format!("memory-limit: {e}"))?;
+    }
+    if g.virtual_memory_limit > 0 {
+        process::set_limit(process::Limit::AddressSpace, g.virtual_memory_limit, g.virtual_memory_limit)
+            .map_err(|e| format!("virtual-memory-limit: {e}"))?;
+    }
+    if let Some(lang) = &g.lang {
+        process::set_env("LANG", lang);
+    }
+    if let Some(locale) = &g.locale {
+        process::set_env("LC_ALL", locale);
+    }
+    if (g.lang.is_some() || g.locale.is_some()) && !process::apply_locale() {
+        log::server(Level::Warning, main, &format!("mod_wsgi: daemon process '{}': the locale is not installed; using C", g.name));
+    }
+    Ok(())
+}
+
+fn tell_supervisor(shared: &Shared, what: &str) {
+    let line = format!("{what} {}\n", process::pid());
+    let mut pipe = std::mem::ManuallyDrop::new(socket::file_of(shared.control));
+    let _ = pipe.write_all(line.as_bytes());
+}
+
+/// From now on no thread takes a new connection (queued ones go to other processes).
+fn stop_accepting(shared: &Shared) {
+    shared.draining.store(true, Ordering::Release);
+    // Dropping the write end makes the read end readable (EOF) for every waiting thread.
+    shared.stop_write.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
+fn accept_loop(shared: &Shared) {
+    loop {
+        let conn = {
+            let _turn = shared.accept_turn.lock().unwrap_or_else(|e| e.into_inner());
+            if shared.draining.load(Ordering::Acquire) {
+                return;
+            }
+            match socket::poll2(shared.listener, shared.stop_read.as_raw_fd(), None) {
+                Ok(Ready::First) => match socket::accept(shared.listener) {
+                    Ok(Some(conn)) => conn,
+                    Ok(None) => continue,
+                    Err(_) => return,
+                },
+                Ok(Ready::Second) => return,
+                Ok(Ready::Timeout) => continue,
+                Err(_) => return,
+            }
+        };
+        let _ = conn.set_nonblocking(false);
+        shared.busy.fetch_add(1, Ordering::AcqRel);
+        serve(shared, conn);
+        shared.busy.fetch_sub(1, Ordering::AcqRel);
+        shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
+    }
+}
+
+/// Requests on one connection until the Apache child closes it.
+fn serve(shared: &Shared, stream: std::os::unix::net::UnixStream) {
+    let conn = Rc::new(RefCell::new(Connection::new(stream)));
+    loop {
+        let frame = conn.borrow_mut().read_frame();
+        let head = match frame {
+            Ok(Some(Frame::RequestHead(head))) => head,
+            Ok(None) => return,
+            Ok(Some(other)) => return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': unexpected {:?} frame from Apache", shared.name, other.kind())),
+            Err(e) => return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': bad data from Apache: {e}", shared.name)),
+        };
+        if !head.secret_matches(&shared.secret) {
+            return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': a connection without the pool's secret was refused", shared.name));
+        }
+        shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
+        if !handle(shared, &conn, head) {
+            return;
+        }
+        let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
+        if shared.group.maximum_requests > 0 && served >= shared.group.maximum_requests {
+            if !shared.draining.swap(true, Ordering::AcqRel) {
+                tell_supervisor(shared, "leaving");
+            }
+            return;
+        }
+    }
+}
+
+fn reject(conn: &Rc<RefCell<Connection>>, why: RejectReason) -> bool {
+    conn.borrow_mut().send(&Frame::Rejected(why)).is_ok()
+}
+
+/// One request; false when the connection cannot carry another.
+fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) -> bool {
+    let accepted_us = now_ms() * 1000;
+    if shared.draining.load(Ordering::Acquire) {
+        reject(conn, RejectReason::Restarting);
+        return false;
+    }
+    let g = &shared.group;
+    if g.queue_timeout > 0.0 && accepted_us.saturating_sub(head.queue_start_us) as f64 / 1e6 > g.queue_timeout {
+        return reject(conn, RejectReason::QueueTimeout);
+    }
+    let env = &head.environ;
+    let text = |k: &[u8]| env.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
+    let Some(path) = text(b"mod_wsgi.x-script") else { return end(conn, Outcome::Failed) };
+    let group = text(b"mod_wsgi.x-application-group").unwrap_or_default();
+    let callable = text(b"mod_wsgi.callable_object").unwrap_or_else(|| "application".into());
+    let remote = format!("[remote {}:{}] ", text(b"REMOTE_ADDR").unwrap_or_default(), text(b"REMOTE_PORT").unwrap_or_default());
+    let Some(mtime) = file_mtime_us(&path) else {
+        log_line(LogLevel::Error, &format!("{remote}Target WSGI script not found or unable to stat: {path}"));
+        return end(conn, Outcome::Failed);
+    };
+    let interp = match interp::find_or_create(&group) {
+        Ok(i) => i,
+        Err(e) => {
+            log_line(LogLevel::Error, &format!("{remote}{e}"));
+            return end(conn, Outcome::Failed);
+        }
+    };
+    // A changed script: this process stops taking work and asks for a fresh generation; the
+    // request is retried by the Apache child, so no one gets stale code or an error.
+    if head.flags.script_reloading && interp.scripts.loaded_mtime(&path).is_some_and(|m| m != mtime) {
+        if !shared.draining.swap(true, Ordering::AcqRel) {
+            log_line(LogLevel::Info, &format!("mod_wsgi: daemon process '{}' (pid {}): '{path}' changed; restarting the pool", shared.name, process::pid()));
+            tell_supervisor(shared, "reload");
+            stop_accepting(shared);
+        }
+        reject(conn, RejectReason::Restarting);
+        return false;
+    }
+    let Some(glue) = interp.glue() else { return end(conn, Outcome::Failed) };
+    let https = env.get(b"HTTPS").is_some_and(environ::https_flag);
+    let outcome = interp::with(interp, |py| {
+        let announce = |event: &script::Loading| {
+            if let script::Loading::Loaded = event {
+                log_line(
+                    LogLevel::Info,
+                    &format!("mod_wsgi (pid={}): Loading WSGI script '{path}' into {} of daemon process '{}'.", process::pid(), crate::lifecycle::describe_group(&group), shared.name),
+                );
+            }
+        };
+        let module = match script::load(py, interp, glue, &path, mtime, false, shared.case_sensitive, &announce) {
+            Ok(m) => m,
+            Err(_) => {
+                log_failure(py, &remote, &format!("Failed to exec Python script file '{path}'"));
+                return Some(Outcome::Failed);
+            }
+        };
+        let app = match module.getattr(callable.as_str()) {
+            Ok(app) => app,
+            Err(e) => {
+                exceptions::swallow(py, e);
+                log_line(LogLevel::Error, &format!("{remote}Target WSGI script '{path}' does not contain WSGI application '{callable}'."));
+                return Some(Outcome::Failed);
+            }
+        };
+        let vars: Vec<(&[u8], &[u8])> =
+            env.iter().filter(|(k, _)| !k.starts_with(b"mod_wsgi.x-") && *k != b"HTTPS").collect();
+        let environ = environ::build(py, glue, &vars, https).and_then(|e| {
+            e.set_item("mod_wsgi.thread_id", gil::thread_index()).or_raise(py)?;
+            e.set_item("mod_wsgi.request_start", head.request_start_us as f64 / 1e6).or_raise(py)?;
+            e.set_item("mod_wsgi.queue_start", head.queue_start_us as f64 / 1e6).or_raise(py)?;
+            e.set_item("mod_wsgi.daemon_start", accepted_us as f64 / 1e6).or_raise(py)?;
+            Ok(e)
+        });
+        let Ok(environ) = environ else {
+            log_failure(py, &remote, "Building the environ failed");
+            return Some(Outcome::Failed);
+        };
+        let transport = DaemonTransport::new(conn.clone(), head.flags.head_request, remote.clone(), log_line);
+        match run::run_request(py, glue, &app, &environ, Box::new(transport), &path) {
+            RunOutcome::Sent => None,
+            RunOutcome::Failed => Some(Outcome::Failed),
+        }
+    });
+    match outcome {
+        Some(o) => end(conn, o),
+        None => true,
+    }
+}
+
+fn end(conn: &Rc<RefCell<Connection>>, outcome: Outcome) -> bool {
+    conn.borrow_mut().send(&Frame::End(outcome)).is_ok()
+}
+
+fn log_failure(py: Python<'_>, remote: &str, what: &str) {
+    let Some(exc) = exceptions::take_exception(py) else { return };
+    log_line(LogLevel::Error, &format!("{remote}{what}: {}", exceptions::describe(&exc)));
+    for line in exceptions::traceback_lines(py, &exc) {
+        log_line(LogLevel::Error, &format!("{remote}{line}"));
+    }
+}
+
+fn file_mtime_us(path: &str) -> Option<i64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(modified.duration_since(UNIX_EPOCH).ok()?.as_micros() as i64)
+}
