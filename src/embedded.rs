@@ -36,6 +36,8 @@ struct Effective {
     map_head_to_get: HeadMapping,
     enable_sendfile: bool,
     pass_apache_request: bool,
+    error_override: bool,
+    ignore_activity: bool,
     restrict_process: Option<Vec<String>>,
     case_sensitive: bool,
 }
@@ -69,6 +71,8 @@ impl Effective {
             map_head_to_get: dir.map_head_to_get.unwrap_or(HeadMapping::Auto),
             enable_sendfile: dir.enable_sendfile.unwrap_or(false),
             pass_apache_request: dir.pass_apache_request.unwrap_or(false),
+            error_override: dir.error_override.unwrap_or(false),
+            ignore_activity: dir.ignore_activity.unwrap_or(false),
             restrict_process: dir.restrict_process,
             case_sensitive: server_config_of(r.server()).case_sensitive(),
         }
@@ -182,7 +186,13 @@ fn to_daemon(r: Request, settings: &Effective, pool: &str, application_group: St
         https,
         script_reloading: settings.script_reloading,
         enable_sendfile: settings.enable_sendfile,
+        error_override: settings.error_override,
+        ignore_activity: settings.ignore_activity,
     };
+    if let Err(why) = crate::daemon::accounts::check_script_owner(&target.group, &settings.script_path) {
+        r.log(Level::Error, &format!("WSGI script '{}' refused for daemon process '{pool}': {why}", settings.script_path));
+        return ffi::HTTP_FORBIDDEN;
+    }
     client::proxy(r, &target, &proxied)
 }
 

@@ -128,6 +128,20 @@ impl Request {
         }
     }
 
+    /// Serves `uri` instead, as a GET (mod_wsgi's `Location` + 200 from a daemon).
+    pub fn internal_redirect(&self, uri: &str) {
+        let pool = self.pool();
+        let target = pstrdup(pool, uri);
+        // SAFETY: the method and URI strings live in the request pool; the redirect runs the
+        // new request to completion inside this call.
+        unsafe {
+            (*self.r).method = c"GET".as_ptr();
+            (*self.r).method_number = ffi::M_GET as i32;
+            ffi::apr_table_unset((*self.r).headers_in, c"Content-Length".as_ptr());
+            ffi::ap_internal_redirect_handler(target, self.r);
+        }
+    }
+
     /// The server's `Timeout` (for I/O with daemon processes).
     pub fn server_timeout(&self) -> std::time::Duration {
         // SAFETY: every request has its server_rec.

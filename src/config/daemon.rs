@@ -136,6 +136,9 @@ virtual-memory-limit, connect-timeout, socket-timeout, queue-timeout, listen-bac
 send-buffer-size, receive-buffer-size, header-buffer-size, response-buffer-size, response-socket-timeout, \
 response-flush-delay, script-user, script-group, server-metrics";
 
+/// Options accepted by mod_wsgi that mod_wsgi_rs does not act on yet: refused when given.
+const NOT_YET: &[&str] = &["request-timeout", "interrupt-timeout", "deadlock-timeout", "startup-timeout", "response-socket-timeout", "response-flush-delay"];
+
 fn count(option: &str, value: &str, min: u64, max: u64) -> Result<u64, String> {
     match value.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -177,6 +180,15 @@ pub fn parse(words: &[String]) -> Result<DaemonGroup, String> {
         }
         if !seen.insert(key.to_string()) {
             return Err(format!("WSGIDaemonProcess option '{key}' given twice"));
+        }
+        if key == "chroot" {
+            return Err("WSGIDaemonProcess option chroot= is not supported by mod_wsgi_rs (deprecated in mod_wsgi; a container or systemd's RootDirectory= isolates better); remove it".into());
+        }
+        if NOT_YET.contains(&key) {
+            return Err(format!(
+                "WSGIDaemonProcess option {key}= is recognised but not implemented yet by mod_wsgi_rs {}; remove it for now",
+                env!("CARGO_PKG_VERSION")
+            ));
         }
         apply(&mut g, key, value)?;
     }
@@ -317,7 +329,9 @@ mod tests {
         assert!(parse(&words("web header-buffer-size=100")).unwrap_err().contains("8192"));
         assert!(parse(&words("web script-user=a script-group=b")).unwrap_err().contains("cannot both"));
         assert!(parse(&words("web threads=2 threads=3")).unwrap_err().contains("twice"));
-        assert!(parse(&words("web request-timeout=-1")).unwrap_err().contains("seconds"));
+        assert!(parse(&words("web graceful-timeout=-1")).unwrap_err().contains("seconds"));
+        assert!(parse(&words("web chroot=/srv")).unwrap_err().contains("not supported"));
+        assert!(parse(&words("web request-timeout=60")).unwrap_err().contains("not implemented yet"));
         assert!(parse(&words("web python-home=/no/such/venv")).unwrap_err().contains("does not exist"));
         assert!(parse(&words("")).is_err());
     }

@@ -76,6 +76,8 @@ pub struct DirSettings {
     pub map_head_to_get: Option<HeadMapping>,
     pub enable_sendfile: Option<bool>,
     pub pass_apache_request: Option<bool>,
+    pub error_override: Option<bool>,
+    pub ignore_activity: Option<bool>,
     /// WSGIRestrictProcess: the process groups allowed here ("" = embedded).
     pub restrict_process: Option<Vec<String>>,
     /// Overlaid by name: a deeper scope's definition replaces the outer one.
@@ -98,6 +100,8 @@ impl DirSettings {
             map_head_to_get: over.map_head_to_get.or(base.map_head_to_get),
             enable_sendfile: over.enable_sendfile.or(base.enable_sendfile),
             pass_apache_request: over.pass_apache_request.or(base.pass_apache_request),
+            error_override: over.error_override.or(base.error_override),
+            ignore_activity: over.ignore_activity.or(base.ignore_activity),
             restrict_process: over.restrict_process.clone().or_else(|| base.restrict_process.clone()),
             handler_scripts,
         }
@@ -185,6 +189,7 @@ pub struct ServerSwitches {
     pub case_sensitive: Option<bool>,
     pub destroy_interpreter: Option<bool>,
     pub server_metrics: Option<bool>,
+    pub socket_rotation: Option<bool>,
 }
 
 impl ServerSwitches {
@@ -193,6 +198,7 @@ impl ServerSwitches {
         self.case_sensitive = more.case_sensitive.or(self.case_sensitive);
         self.destroy_interpreter = more.destroy_interpreter.or(self.destroy_interpreter);
         self.server_metrics = more.server_metrics.or(self.server_metrics);
+        self.socket_rotation = more.socket_rotation.or(self.socket_rotation);
     }
 }
 
@@ -486,6 +492,27 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
         "WSGIDestroyInterpreter" => {
             let v = flag()?;
             switches(&|w| w.destroy_interpreter = Some(v))
+        }
+        "WSGISocketRotation" => {
+            let v = flag()?;
+            switches(&|w| w.socket_rotation = Some(v))
+        }
+        "WSGIAcceptMutex" => {
+            let v = single()?;
+            if !["default", "flock", "fcntl", "sysvsem", "posixsem", "pthread"].contains(&v.to_ascii_lowercase().as_str()) {
+                return Err(format!("WSGIAcceptMutex takes default, flock, fcntl, sysvsem, posixsem or pthread, not '{v}'"));
+            }
+            Parsed::Notice(format!(
+                "WSGIAcceptMutex {v}: mod_wsgi_rs daemon processes take turns on the socket without a cross-process lock, so no mutex is used"
+            ))
+        }
+        "WSGIErrorOverride" => {
+            let v = flag()?;
+            dir(&|d| d.error_override = Some(v))
+        }
+        "WSGIIgnoreActivity" => {
+            let v = flag()?;
+            dir(&|d| d.ignore_activity = Some(v))
         }
         "WSGIServerMetrics" => {
             let v = flag()?;

@@ -54,7 +54,6 @@ impl DirectiveSpec {
     }
 }
 
-const DAEMON: Status = Status::NotYet("daemon mode");
 const HOOKS: Status = Status::NotYet("Python access, authentication and dispatch hooks");
 const PROXY: Status = Status::NotYet("trusted proxy headers");
 const TELEMETRY: Status = Status::NotYet("telemetry");
@@ -77,6 +76,10 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIApplicationGroup", SVD, c"%{GLOBAL} | %{SERVER} | %{HOST} | %{RESOURCE} | %{ENV:variable} | NAME", Status::Implemented),
     d!(c"WSGIProcessGroup", SVD, c"%{GLOBAL} | NAME of a WSGIDaemonProcess | %{ENV:variable}", Status::Implemented),
     d!(c"WSGIRestrictProcess", SVD, c"GROUP ... (%{GLOBAL} for embedded mode)", Status::Implemented),
+    d!(c"WSGISocketRotation", S, c"On|Off", Status::Implemented),
+    d!(c"WSGIAcceptMutex", S, c"default|flock|fcntl|sysvsem|posixsem|pthread", Status::Implemented),
+    d!(c"WSGIErrorOverride", SVDH, c"On|Off", Status::Implemented),
+    d!(c"WSGIIgnoreActivity", SVDH, c"On|Off", Status::Implemented),
     d!(c"WSGIDaemonProcess", SV, c"NAME [processes=N] [threads=N] [user=NAME] [python-home=DIR] [display-name=%{GROUP}] [option=value ...]", Status::Implemented),
     d!(c"WSGIPassApacheRequest", SVD, c"On|Off", Status::Implemented),
     d!(c"WSGIHandlerScript", SVD, c"NAME /path/script.wsgi [process-group=NAME] [application-group=NAME] [pass-authorization=On|Off]", Status::Implemented),
@@ -102,10 +105,6 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIServerMetrics", S, c"On|Off", Status::Implemented),
     d!(c"WSGIVerboseDebugging", S, c"On|Off", Status::Implemented),
     // Recognised, not implemented yet.
-    d!(c"WSGISocketRotation", S, c"On|Off", DAEMON),
-    d!(c"WSGIAcceptMutex", S, c"default|flock|fcntl|sysvsem|posixsem|pthread", DAEMON),
-    d!(c"WSGIErrorOverride", SVDH, c"On|Off", DAEMON),
-    d!(c"WSGIIgnoreActivity", SVDH, c"On|Off", DAEMON),
     d!(c"WSGIDispatchScript", SVD, c"/path/script.py [application-group=NAME]", HOOKS),
     d!(c"WSGIAccessScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
     d!(c"WSGIAuthUserScript", D, c"/path/script.py [application-group=NAME]", HOOKS),

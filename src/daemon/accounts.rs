@@ -34,3 +34,27 @@ pub fn check(g: &DaemonGroup) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// script-user= / script-group=: the script and its directory must belong to that user (or
+/// group) and not be writable by others (nor by the group, for script-user).
+pub fn check_script_owner(g: &DaemonGroup, script: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let (owner, by_group) = match (&g.script_user, &g.script_group) {
+        (Some(u), _) => (user(u)?.0, false),
+        (None, Some(gr)) => (group(gr)?, true),
+        (None, None) => return Ok(()),
+    };
+    let dir = std::path::Path::new(script).parent().unwrap_or(std::path::Path::new("/"));
+    for path in [std::path::Path::new(script), dir] {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let id = if by_group { meta.gid() } else { meta.uid() };
+        if id != owner {
+            return Err(format!("{} is not owned by the script-{} of the pool", path.display(), if by_group { "group" } else { "user" }));
+        }
+        let forbidden = if by_group { 0o002 } else { 0o022 };
+        if meta.mode() & forbidden != 0 {
+            return Err(format!("{} is writable by others", path.display()));
+        }
+    }
+    Ok(())
+}

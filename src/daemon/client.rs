@@ -3,7 +3,7 @@
 //! Apache's output filters (the same transport embedded mode uses).
 
 use super::pools::Target;
-use super::wire::{self, Decoder, Frame, Outcome, Pairs, RejectReason, RequestFlags, RequestHead};
+use super::wire::{self, Decoder, Frame, Limits, Outcome, Pairs, RejectReason, RequestFlags, RequestHead};
 use crate::apache::ffi;
 use crate::apache::log::Level;
 use crate::apache::request::{ApacheTransport, Request};
@@ -23,6 +23,9 @@ pub struct Proxied<'a> {
     pub https: bool,
     pub script_reloading: bool,
     pub enable_sendfile: bool,
+    /// WSGIErrorOverride: an application status >= 400 is answered with Apache's error page.
+    pub error_override: bool,
+    pub ignore_activity: bool,
 }
 
 /// Body bytes gathered before passing them to Apache.
@@ -51,7 +54,12 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
     if p.https {
         let _ = environ.push(b"HTTPS", b"on");
     }
-    let flags = RequestFlags { script_reloading: p.script_reloading, enable_sendfile: p.enable_sendfile, ignore_activity: false, head_request: r.method() == "HEAD" };
+    let flags = RequestFlags {
+        script_reloading: p.script_reloading,
+        enable_sendfile: p.enable_sendfile,
+        ignore_activity: p.ignore_activity,
+        head_request: r.method() == "HEAD",
+    };
     let head = RequestHead { secret: target.secret, request_start_us: r.request_time_us() as u64, queue_start_us: now_us(), flags, environ };
     let mut head_bytes = Vec::with_capacity(head.environ.encoded_len() + 64);
     wire::encode(&Frame::RequestHead(head), &mut head_bytes);
@@ -74,7 +82,9 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
             r.log(Level::Error, &format!("Failed to send the request to WSGI daemon process '{}': {e}", g.name));
             return ffi::HTTP_INTERNAL_SERVER_ERROR;
         }
-        match relay(r, &stream, &mut transport, &g.name) {
+        let limits = Limits { max_head: if g.header_buffer_size > 0 { g.header_buffer_size } else { Limits::default().max_head }, ..Limits::default() };
+        let coalesce = if g.response_buffer_size > 0 { g.response_buffer_size as usize } else { COALESCE };
+        match relay(r, &stream, &mut transport, &g.name, limits, coalesce, p.error_override) {
             Relay::Done(status) => return status,
             Relay::Retry if Instant::now() < connect_deadline => {
                 std::thread::sleep(retry_delay);
@@ -103,8 +113,10 @@ fn connect(target: &Target, deadline: Instant) -> std::io::Result<UnixStream> {
     }
 }
 
-fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str) -> Relay {
-    let mut decoder = Decoder::new();
+fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, limits: Limits, coalesce: usize, error_override: bool) -> Relay {
+    let mut decoder = Decoder::with_limits(limits);
+    // mod_wsgi's daemon mode: `Location: /path` with status 200 is an internal redirect.
+    let mut redirect: Option<String> = None;
     let mut fds: VecDeque<OwnedFd> = VecDeque::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut body = Vec::new();
@@ -158,18 +170,34 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             }
             Frame::ResponseHead(h) => {
                 let (status, line, headers) = h.into_parts();
+                if error_override && status >= 400 {
+                    // Apache's ErrorDocument answers; the daemon sees the connection close.
+                    return Relay::Done(status as i32);
+                }
                 let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (latin1(k), latin1(v))).collect();
+                let location = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.clone());
+                if status == 200 && location.as_deref().is_some_and(|l| l.starts_with('/')) {
+                    redirect = location;
+                    continue;
+                }
                 transport.set_response_head(status, &latin1(&line), &headers);
                 head_sent = true;
             }
+            Frame::Body(_) | Frame::Flush | Frame::SendFile { .. } if redirect.is_some() => {
+                fds.clear();
+            }
+            Frame::End(Outcome::Complete) if redirect.is_some() => {
+                r.internal_redirect(redirect.as_deref().unwrap_or("/"));
+                return Relay::Done(ffi::OK);
+            }
             Frame::Body(data) => {
-                if pending.is_empty() && data.len() >= COALESCE {
+                if pending.is_empty() && data.len() >= coalesce {
                     if transport.send(&[&data], false).is_err() {
                         return Relay::Done(ffi::OK);
                     }
                 } else {
                     pending.extend_from_slice(&data);
-                    if pending.len() >= COALESCE && transport.send(&[&std::mem::take(&mut pending)], false).is_err() {
+                    if pending.len() >= coalesce && transport.send(&[&std::mem::take(&mut pending)], false).is_err() {
                         return Relay::Done(ffi::OK);
                     }
                 }

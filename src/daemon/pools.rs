@@ -11,7 +11,7 @@ use crate::apache::server;
 use crate::config::daemon::DaemonGroup;
 use crate::sys::process::{self, Forked, Pid};
 use crate::sys::socket;
-use std::os::fd::{IntoRawFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -75,7 +75,18 @@ pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<
         let defined_in_vhost = s != main;
         for group in server_config_of(s).daemons.clone() {
             index += 1;
-            let socket_path = PathBuf::from(format!("{prefix}.{}.{generation}.{index}.sock", process::pid()));
+            // Rotation On (default): a new name per configuration generation, so children of an
+            // old generation never reach new daemons; Off: stable names per daemon user.
+            let rotation = server_config_of(main).switches.socket_rotation.unwrap_or(true);
+            let socket_path = if rotation {
+                PathBuf::from(format!("{prefix}.{}.{generation}.{index}.sock", process::pid()))
+            } else {
+                let uid = match &group.user {
+                    Some(u) => super::accounts::user(u)?.0,
+                    None => apache_uid,
+                };
+                PathBuf::from(format!("{prefix}.{}.u{uid}.{index}.sock", process::pid()))
+            };
             let owner = match &group.socket_user {
                 Some(u) => super::accounts::user(u).map(|(uid, gid, _, _)| (uid, gid))?,
                 None => (apache_uid, apache_gid),
@@ -87,6 +98,8 @@ pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<
                     socket_path.display()
                 )
             })?;
+            socket::set_buffer_sizes(listener.as_raw_fd(), group.send_buffer_size, group.receive_buffer_size)
+                .map_err(|e| format!("WSGIDaemonProcess {}: send/receive-buffer-size: {e}", group.name))?;
             let mut secret = [0u8; SECRET_LEN];
             socket::random_bytes(&mut secret).map_err(|e| format!("reading /dev/urandom: {e}"))?;
             let listener = listener.into_raw_fd();

@@ -255,7 +255,6 @@ fn accept_loop(shared: &Shared) {
         shared.busy.fetch_add(1, Ordering::AcqRel);
         serve(shared, conn);
         shared.busy.fetch_sub(1, Ordering::AcqRel);
-        shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
     }
 }
 
@@ -273,7 +272,10 @@ fn serve(shared: &Shared, stream: std::os::unix::net::UnixStream) {
         if !head.secret_matches(&shared.secret) {
             return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': a connection without the pool's secret was refused", shared.name));
         }
-        shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
+        let counts = !head.flags.ignore_activity;
+        if counts {
+            shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
+        }
         if !handle(shared, &conn, head) {
             return;
         }

@@ -190,3 +190,18 @@ pub fn file_of(fd: RawFd) -> std::fs::File {
     // SAFETY: callers wrap the File in ManuallyDrop, so the descriptor is not closed twice.
     unsafe { std::fs::File::from_raw_fd(fd) }
 }
+
+/// SO_SNDBUF / SO_RCVBUF (0 = leave the system default).
+pub fn set_buffer_sizes(fd: RawFd, send: u32, receive: u32) -> io::Result<()> {
+    for (option, size) in [(libc::SO_SNDBUF, send), (libc::SO_RCVBUF, receive)] {
+        if size == 0 {
+            continue;
+        }
+        let value = size as libc::c_int;
+        // SAFETY: setsockopt reads one int from a valid pointer.
+        check(unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, option, &value as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as u32)
+        })?;
+    }
+    Ok(())
+}
