@@ -23,8 +23,21 @@ def test_generated_config_is_the_conf_d_example(site):
     assert f"WSGIScriptAlias /api/v1 {site.example_dir}/wsgi/rest_api.wsgi" in conf
     assert f"WSGIScriptAlias / {site.example_dir}/wsgi/web_app.wsgi" in conf
     assert conf.index("WSGIScriptAlias /api/v1") < conf.index("WSGIScriptAlias / ")
-    assert f"WSGIPythonHome {site.venv}" in conf
+    assert f"WSGIDaemonProcess reporting_app processes=2 threads=5 python-home={site.venv}" in conf
+    assert "WSGIProcessGroup reporting_app" in conf
+    assert "WSGIApplicationGroup %{GLOBAL}" in conf
     assert "WSGIPassAuthorization On" in conf
+
+
+def test_apps_run_in_the_daemon_processes(site):
+    """The seeds' production setup: the apps are served by the pool, not by Apache's workers."""
+    import subprocess
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    daemons = [line for line in ps.splitlines() if "(wsgi:reporting_app)" in line]
+    assert len(daemons) == 2, ps
+    r = requests.get(site.url("/api/v1/items"), timeout=30)
+    assert r.status_code == 200
+    assert "daemon process 'reporting_app'" in site.error_log()
 
 
 def test_rest_api_returns_json(site):
