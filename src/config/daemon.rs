@@ -137,7 +137,7 @@ send-buffer-size, receive-buffer-size, header-buffer-size, response-buffer-size,
 response-flush-delay, script-user, script-group, server-metrics";
 
 /// Options accepted by mod_wsgi that mod_wsgi_rs does not act on yet: refused when given.
-const NOT_YET: &[&str] = &["request-timeout", "interrupt-timeout", "deadlock-timeout", "startup-timeout", "response-socket-timeout", "response-flush-delay"];
+const NOT_YET: &[&str] = &[];
 
 fn count(option: &str, value: &str, min: u64, max: u64) -> Result<u64, String> {
     match value.parse::<u64>() {
@@ -331,7 +331,6 @@ mod tests {
         assert!(parse(&words("web threads=2 threads=3")).unwrap_err().contains("twice"));
         assert!(parse(&words("web graceful-timeout=-1")).unwrap_err().contains("seconds"));
         assert!(parse(&words("web chroot=/srv")).unwrap_err().contains("not supported"));
-        assert!(parse(&words("web request-timeout=60")).unwrap_err().contains("not implemented yet"));
         assert!(parse(&words("web python-home=/no/such/venv")).unwrap_err().contains("does not exist"));
         assert!(parse(&words("")).is_err());
     }

@@ -12,5 +12,6 @@ pub mod client;
 pub mod pools;
 pub mod supervisor;
 pub mod transport;
+pub mod watch;
 pub mod wire;
 pub mod worker;

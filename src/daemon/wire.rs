@@ -27,9 +27,9 @@
 //! `Body`/`SendFile`/`Flush`, then `End`. Which frame may come when is the caller's state
 //! machine, not this codec's.
 //!
-//! The decoder never panics on input and never allocates beyond one frame's limit (plus what
-//! the caller feeds it): the length is checked against [`Limits`] from the 5-byte header,
-//! before any payload is buffered.
+//! The decoder never panics on input and never holds more than one frame's limit (plus what
+//! the caller feeds it at once): the length is checked against [`Limits`] from the 5-byte
+//! header, before any payload is buffered, and nothing is allocated for bytes not yet received.
 
 #![forbid(unsafe_code)]
 
@@ -842,8 +842,8 @@ impl Decoder {
         let total = HEADER_LEN + len as usize;
         let have = self.buffered();
         if have < total {
-            // Grow once to the (already limit-checked) frame size instead of by doublings.
-            self.buf.reserve(total - have);
+            // No reserve for the announced length: memory follows the bytes actually received,
+            // so an unauthenticated peer cannot make us allocate by claiming a large frame.
             return Ok(None);
         }
         let start = self.pos + HEADER_LEN;
@@ -1269,6 +1269,11 @@ mod tests {
             // No room was reserved for the claimed payload.
             assert!(d.buf.capacity() < 1024);
         }
+        // A large but allowed length allocates nothing until the bytes arrive.
+        let mut d = Decoder::new();
+        d.feed(&[Kind::RequestHead as u8, 0, 0, 0, 1]);
+        assert_eq!(d.next_frame(), Ok(None));
+        assert!(d.buf.capacity() < 1024);
         // Exactly at the limit is fine.
         let mut d = Decoder::with_limits(limits);
         d.feed(&frame_bytes(3, &[7; 10]));

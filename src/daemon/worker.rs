@@ -6,6 +6,7 @@
 
 use super::pools;
 use super::transport::{Connection, DaemonTransport};
+use super::watch::{self, Active, Verdict, Watch};
 use super::wire::{Frame, Outcome, RejectReason, RequestHead};
 use crate::apache::ffi;
 use crate::apache::log::{self, Level};
@@ -44,6 +45,7 @@ struct Shared {
     busy: AtomicUsize,
     served: AtomicU64,
     last_activity_ms: AtomicU64,
+    watch: Watch,
 }
 
 static MAIN_SERVER: OnceLock<usize> = OnceLock::new();
@@ -100,7 +102,9 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd) -> ! {
         busy: AtomicUsize::new(0),
         served: AtomicU64::new(0),
         last_activity_ms: AtomicU64::new(now_ms()),
+        watch: Watch::default(),
     });
+    shared.watch.gil_seen_ms.store(now_ms(), Ordering::Relaxed);
     const SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
     process::block_signals(&SIGNALS);
     let threads = shared.group.threads.max(1);
@@ -115,6 +119,18 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd) -> ! {
             Ok(h) => handles.push(h),
             Err(e) => log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}': cannot start a thread: {e}")),
         }
+    }
+    if shared.group.deadlock_timeout > 0.0 {
+        // Takes the GIL once a second; if it cannot, the main loop sees the time stand still.
+        let watchdog = shared.clone();
+        let _ = std::thread::Builder::new().name("wsgi-gil-watch".into()).spawn(move || {
+            let Some(main_interp) = interp::main() else { return };
+            loop {
+                interp::with(main_interp, |_| ());
+                watchdog.watch.gil_seen_ms.store(now_ms(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
     }
     tell_supervisor(&shared, "ready");
     log::server(Level::Info, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) ready with {threads} threads"));
@@ -131,6 +147,17 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd) -> ! {
         }
         if shared.draining.load(Ordering::Acquire) {
             break (g.graceful_timeout, "maximum_requests");
+        }
+        match shared.watch.check(g, now_ms(), log_line) {
+            Verdict::Fine => {}
+            Verdict::Restart(why) => {
+                tell_supervisor(&shared, "leaving");
+                break (g.graceful_timeout, why);
+            }
+            Verdict::Deadlocked => {
+                tell_supervisor(&shared, "leaving");
+                process::exit_now(1);
+            }
         }
         if g.restart_interval > 0.0 && started.elapsed().as_secs_f64() >= g.restart_interval {
             tell_supervisor(&shared, "leaving");
@@ -344,9 +371,17 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
             }
         };
         let module = match script::load(py, interp, glue, &path, mtime, false, shared.case_sensitive, &announce) {
-            Ok(m) => m,
+            Ok(m) => {
+                shared.watch.load_succeeded();
+                m
+            }
             Err(_) => {
                 log_failure(py, &remote, &format!("Failed to exec Python script file '{path}'"));
+                // startup-timeout: a script that keeps failing gets a fresh process.
+                if g.startup_timeout > 0.0 && shared.watch.load_failed().as_secs_f64() >= g.startup_timeout && !shared.draining.swap(true, Ordering::AcqRel) {
+                    tell_supervisor(shared, "leaving");
+                    stop_accepting(shared);
+                }
                 return Some(Outcome::Failed);
             }
         };
@@ -372,12 +407,32 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
             return Some(Outcome::Failed);
         };
         let transport = DaemonTransport::new(conn.clone(), head.flags.head_request, remote.clone(), log_line);
-        match run::run_request(py, glue, &app, &environ, Box::new(transport), &path) {
-            RunOutcome::Sent => None,
-            RunOutcome::Failed => Some(Outcome::Failed),
+        shared.watch.begin(Active {
+            started: Instant::now(),
+            thread: watch::thread_id(),
+            interp,
+            script: path.clone(),
+            conn: conn.borrow().stream.as_raw_fd(),
+            interrupted: None,
+            answered: false,
+        });
+        let result = run::run_request(py, glue, &app, &environ, Box::new(transport), &path);
+        let watched = shared.watch.end();
+        match (result, watched) {
+            (RunOutcome::Sent, _) => None,
+            // Interrupted by request-timeout before answering: the client gets 504.
+            (RunOutcome::Failed, Some(a)) if a.interrupted.is_some() => {
+                if !a.answered {
+                    watch::answer_timeout(a.conn);
+                }
+                Some(Outcome::Complete)
+            }
+            (RunOutcome::Failed, _) => Some(Outcome::Failed),
         }
     });
     match outcome {
+        // The 504 above already ended the response.
+        Some(Outcome::Complete) => true,
         Some(o) => end(conn, o),
         None => true,
     }

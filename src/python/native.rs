@@ -143,3 +143,10 @@ pub fn pointer_capsule<'py>(py: Python<'py>, ptr: *mut c_void, name: &'static CS
     // SAFETY: no destructor; the name is 'static as CPython requires; GIL held.
     unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyCapsule_New(ptr, name.as_ptr(), None)) }
 }
+
+/// Raises `kind` asynchronously in the thread whose ident is `thread` (in the current
+/// interpreter), as mod_wsgi does for request-timeout with interrupt-timeout.
+pub fn raise_in_thread(_py: Python<'_>, thread: u64, kind: &Bound<'_, PyAny>) {
+    // SAFETY: GIL held (token); SetAsyncExc only records the exception for that thread.
+    unsafe { ffi::PyThreadState_SetAsyncExc(thread as _, kind.as_ptr()) };
+}
