@@ -152,8 +152,7 @@ fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: boo
         Parsed::OptionsBlock(block) => {
             server.options_blocks.push(block);
             IN_OPTIONS_BLOCK.store(true, Ordering::Relaxed);
-            // SAFETY: walks the block's children with the same cmd_parms, as Apache's own
-            // containers do; the result is an error string in cmd->pool or NULL.
+            // SAFETY: walks the block's children with the same cmd_parms, as Apache's own containers do; the result is an error string in cmd->pool or NULL.
             let err = unsafe {
                 let cmd_mut = cmd as *const ffi::cmd_parms as *mut ffi::cmd_parms;
                 ffi::ap_walk_config((*cmd.directive).first_child, cmd_mut, cmd.context)

@@ -41,15 +41,13 @@ pub fn module_index() -> i32 {
 
 /// Our entry in a config vector (`ap_get_module_config`).
 fn slot(vector: *mut ffi::ap_conf_vector_t) -> *mut c_void {
-    // SAFETY: config vectors are arrays of void* indexed by module_index, sized by Apache
-    // for every loaded module.
+    // SAFETY: config vectors are arrays of void* indexed by module_index, sized by Apache for every loaded module.
     unsafe { *(vector as *mut *mut c_void).add(module_index() as usize) }
 }
 
 /// The (vhost-merged) config of a server. Apache creates one for every server_rec.
 pub fn server_config_of<'a>(s: *const ffi::server_rec) -> &'a mut ServerConfig {
-    // SAFETY: module_config holds the ServerConfig we created for this server; Apache only
-    // writes it while parsing config (single-threaded) and only reads it afterwards.
+    // SAFETY: module_config holds the ServerConfig we created for this server; Apache only writes it while parsing config (single-threaded) and only reads it afterwards.
     unsafe { &mut *(slot((*s).module_config) as *mut ServerConfig) }
 }
 
@@ -85,8 +83,7 @@ unsafe impl Sync for HookOrder {}
 static AFTER_ALIAS: HookOrder = HookOrder([c"mod_alias.c".as_ptr(), ptr::null()]);
 
 unsafe extern "C" fn register_hooks(_pool: *mut ffi::apr_pool_t) {
-    // SAFETY: registering hook functions with Apache during register_hooks, as the API expects;
-    // the predecessor list is a 'static NULL-terminated array.
+    // SAFETY: registering hook functions with Apache during register_hooks, as the API expects; the predecessor list is a 'static NULL-terminated array.
     unsafe {
         ffi::ap_hook_pre_config(Some(hooks::pre_config), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_check_config(Some(hooks::check_config), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);
@@ -99,7 +96,6 @@ unsafe extern "C" fn register_hooks(_pool: *mut ffi::apr_pool_t) {
 
 /// Reads back an alias pointer stored with set_request_note.
 pub fn alias_ref<'a>(p: *const crate::config::ScriptAlias) -> Option<&'a crate::config::ScriptAlias> {
-    // SAFETY: only translate() stores this note, always pointing at an alias in the server
-    // config, which lives in the config pool for as long as requests are served.
+    // SAFETY: only translate() stores this note, always pointing at an alias in the server config, which lives in the config pool for as long as requests are served.
     unsafe { p.as_ref() }
 }

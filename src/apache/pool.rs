@@ -58,7 +58,6 @@ unsafe extern "C" fn run_cleanup(data: *mut c_void) -> ffi::apr_status_t {
 /// Runs `f` when `pool` is cleared or destroyed (not in children that inherit the pool).
 pub fn on_cleanup(pool: *mut ffi::apr_pool_t, f: Box<dyn FnOnce()>) {
     let raw = Box::into_raw(Box::new(f));
-    // SAFETY: the cleanup consumes `raw` exactly once; child_cleanup is a no-op so forked
-    // processes that exec do not run it.
+    // SAFETY: the cleanup consumes `raw` exactly once; child_cleanup is a no-op so forked processes that exec do not run it.
     unsafe { ffi::apr_pool_cleanup_register(pool, raw as *const c_void, Some(run_cleanup), Some(ffi::apr_pool_cleanup_null)) };
 }

@@ -132,8 +132,7 @@ impl Request {
     pub fn internal_redirect(&self, uri: &str) {
         let pool = self.pool();
         let target = pstrdup(pool, uri);
-        // SAFETY: the method and URI strings live in the request pool; the redirect runs the
-        // new request to completion inside this call.
+        // SAFETY: the method and URI strings live in the request pool; the redirect runs the new request to completion inside this call.
         unsafe {
             (*self.r).method = c"GET".as_ptr();
             (*self.r).method_number = ffi::M_GET as i32;
@@ -213,8 +212,7 @@ impl Request {
         let mut matches = [ffi::ap_regmatch_t::default(); N];
         let uri = self.rec().uri;
         let target_c = cstring(target);
-        // SAFETY: compiled is a regex Apache compiled into the config pool; matches has room
-        // for N entries; ap_pregsub allocates its result in the request pool.
+        // SAFETY: compiled is a regex Apache compiled into the config pool; matches has room for N entries; ap_pregsub allocates its result in the request pool.
         unsafe {
             if ffi::ap_regexec(compiled as *const ffi::ap_regex_t, uri, N, matches.as_mut_ptr(), 0) != 0 {
                 return None;
@@ -245,8 +243,7 @@ fn table_entries<'a>(t: *const ffi::apr_table_t) -> Vec<(&'a [u8], &'a [u8])> {
     if t.is_null() {
         return Vec::new();
     }
-    // SAFETY: an apr_table_t starts with its apr_array_header_t of apr_table_entry_t
-    // (apr_table_elts); entries live as long as the request pool.
+    // SAFETY: an apr_table_t starts with its apr_array_header_t of apr_table_entry_t (apr_table_elts); entries live as long as the request pool.
     unsafe {
         let arr = &*(t as *const ffi::apr_array_header_t);
         let entries = std::slice::from_raw_parts(arr.elts as *const ffi::apr_table_entry_t, arr.nelts as usize);
@@ -273,8 +270,7 @@ impl ApacheTransport {
 
     fn append(&mut self, chunks: &[&[u8]]) {
         for chunk in chunks.iter().filter(|c| !c.is_empty()) {
-            // SAFETY: transient buckets point into bytes the caller keeps alive until pass()
-            // returns; filters that keep data past that copy it (setaside).
+            // SAFETY: transient buckets point into bytes the caller keeps alive until pass() returns; filters that keep data past that copy it (setaside).
             unsafe { ffi::wsgi_shim_brigade_append_transient(self.brigade, chunk.as_ptr() as *const _, chunk.len()) };
         }
     }
@@ -311,8 +307,7 @@ impl Transport for ApacheTransport {
     fn set_response_head(&mut self, code: u16, status_line: &str, headers: &[(String, String)]) {
         let r = self.request.raw();
         let pool = self.request.pool();
-        // SAFETY: status fields and headers are set before any output, with strings
-        // allocated in the request pool.
+        // SAFETY: status fields and headers are set before any output, with strings allocated in the request pool.
         unsafe {
             (*r).status = code as i32;
             (*r).status_line = pstrdup(pool, status_line);
@@ -373,8 +368,7 @@ impl Transport for ApacheTransport {
 
     fn abort(&mut self) {
         let r = self.request.raw();
-        // SAFETY: an error bucket makes the chunk filter withhold the last chunk; marking the
-        // connection non-keepalive makes the client see the truncation.
+        // SAFETY: an error bucket makes the chunk filter withhold the last chunk; marking the connection non-keepalive makes the client see the truncation.
         unsafe {
             (*(*r).connection).keepalive = ffi::ap_conn_keepalive_e_AP_CONN_CLOSE;
             ffi::wsgi_shim_brigade_append_error(self.brigade, ffi::HTTP_BAD_GATEWAY, (*r).pool);

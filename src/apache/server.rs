@@ -96,9 +96,15 @@ pub fn close_apache_listeners() {
     unsafe { ffi::ap_close_listeners() };
 }
 
-/// The writable argv area of this process (argv[0] through the end of the last argument), for
-/// display-name.
-pub fn argv_area(s: *mut ffi::server_rec) -> (*mut u8, usize) {
+/// Shows `title` for this process in `ps` (display-name), over Apache's argv.
+pub fn set_process_title(s: *mut ffi::server_rec, title: &str) {
+    let (argv, len) = argv_area(s);
+    // SAFETY: argv_area is this (forked daemon) process's own argv, which nothing reads any more.
+    unsafe { crate::sys::process::set_process_title(argv, len, title) };
+}
+
+/// The writable argv area of this process (argv[0] through the end of the last argument).
+fn argv_area(s: *mut ffi::server_rec) -> (*mut u8, usize) {
     // SAFETY: process_rec holds the real argv of the process; its strings are contiguous.
     unsafe {
         let process = (*s).process;

@@ -44,8 +44,7 @@ pub enum Verdict {
 }
 
 pub fn thread_id() -> u64 {
-    // SAFETY: pthread_self cannot fail.
-    (unsafe { libc::pthread_self() }) as u64
+    crate::sys::process::thread_id()
 }
 
 impl Watch {

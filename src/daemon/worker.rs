@@ -188,9 +188,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd) -> ! {
 /// Privileges, directory, umask, limits, locale and title, before Python starts.
 fn set_up_process(g: &DaemonGroup, main: *mut ffi::server_rec) -> Result<(), String> {
     if let Some(title) = g.process_title() {
-        let (argv, len) = server::argv_area(main);
-        // SAFETY: argv_area is this process's own argv, which nothing reads any more.
-        unsafe { process::set_process_title(argv, len, &title) };
+        server::set_process_title(main, &title);
         process::set_thread_name(&title);
     }
     if g.cpu_priority != 0 {

@@ -134,3 +134,14 @@ pub fn system_exit_type() -> *mut ffi::PyObject {
     // SAFETY: reading an exception type global of the initialised runtime.
     unsafe { ffi::PyExc_SystemExit }
 }
+
+/// Raises the exception of an `exc_info` (type, value, traceback) tuple.
+pub fn raise_exc_info(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> Raised {
+    let parts: Option<Vec<Bound<'_, PyAny>>> =
+        exc_info.cast::<pyo3::types::PyTuple>().ok().filter(|t| t.len() == 3).map(|t| t.iter().collect());
+    let Some(parts) = parts else { return type_error(py, "exc_info must be a (type, value, traceback) tuple") };
+    let tb = if parts[2].is_none() { std::ptr::null_mut() } else { parts[2].clone().into_ptr() };
+    // SAFETY: PyErr_Restore steals one reference to each; into_ptr hands over ours. GIL held.
+    unsafe { ffi::PyErr_Restore(parts[0].clone().into_ptr(), parts[1].clone().into_ptr(), tb) };
+    Raised
+}

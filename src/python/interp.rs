@@ -106,8 +106,7 @@ fn thread_state(interp: &Interpreter) -> *mut ffi::PyThreadState {
             thread_state(main);
         }
     }
-    // SAFETY: PyThreadState_New does not need the GIL (it takes the runtime's lock); the
-    // interpreter is alive until shutdown.
+    // SAFETY: PyThreadState_New does not need the GIL (it takes the runtime's lock); the interpreter is alive until shutdown.
     let ts = unsafe { ffi::PyThreadState_New(interp.state) };
     remember(interp, ts);
     ts
@@ -142,8 +141,7 @@ pub fn find_or_create(name: &str) -> Result<&'static Interpreter, String> {
     }
     let main = all[0];
     let main_ts = thread_state(main);
-    // SAFETY: takes the GIL with this thread's main state. Nobody holding the GIL waits for
-    // INTERPRETERS (lookups happen before entering Python), so holding it here cannot deadlock.
+    // SAFETY: takes the GIL with this thread's main state. Nobody holding the GIL waits for INTERPRETERS (lookups happen before entering Python), so holding it here cannot deadlock.
     let new_ts = unsafe {
         ffi::PyEval_RestoreThread(main_ts);
         ffi::Py_NewInterpreter()
@@ -194,9 +192,7 @@ pub fn shutdown(destroy: bool) {
     for sub in &all[1..] {
         let mine = thread_state(sub);
         let others: Vec<usize> = sub.thread_states.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        // SAFETY: GIL held. Py_EndInterpreter needs `mine` current and to be the
-        // interpreter's last thread state, so the idle states of finished workers are
-        // cleared and deleted first (none of them is current).
+        // SAFETY: GIL held. Py_EndInterpreter needs `mine` current and to be the interpreter's last thread state, so the idle states of finished workers are cleared and deleted first (none of them is current).
         unsafe {
             ffi::PyThreadState_Swap(mine);
             for other in others.into_iter().filter(|&t| t != mine as usize) {

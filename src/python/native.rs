@@ -3,7 +3,7 @@
 //! `PyCapsule` that carries per-request Rust state. Capsules and bound C functions are built-in
 //! types, so this works the same in every interpreter.
 
-use super::exceptions::Raised;
+use super::exceptions::{PyRes, Raised};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use std::cell::UnsafeCell;
@@ -35,8 +35,7 @@ impl MethodDef {
 
     /// A callable object for this function with `slf` as its first C argument.
     pub fn bind<'py>(&'static self, py: Python<'py>, slf: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        // SAFETY: the definition is 'static; PyCFunction_New returns a new reference or NULL
-        // with an exception set; slf is a live object.
+        // SAFETY: the definition is 'static; PyCFunction_New returns a new reference or NULL with an exception set; slf is a live object.
         unsafe {
             let f = ffi::PyCFunction_New(self.0.get(), slf.as_ptr());
             Bound::from_owned_ptr_or_err(py, f)
@@ -44,13 +43,16 @@ impl MethodDef {
     }
 }
 
-const CAPSULE_NAME: &CStr = c"mod_wsgi_rs.state";
+/// A Rust type that can live in a capsule; its name tells capsules of different types apart,
+/// which is what makes `capsule_ref` safe.
+pub trait CapsuleType: 'static {
+    const NAME: &'static CStr;
+}
 
-unsafe extern "C" fn drop_capsule<T>(capsule: *mut ffi::PyObject) {
-    // SAFETY: the capsule was created by `capsule::<T>` from Box<T>::into_raw; CPython calls
-    // the destructor once, with the GIL held.
+unsafe extern "C" fn drop_capsule<T: CapsuleType>(capsule: *mut ffi::PyObject) {
+    // SAFETY: CPython calls the destructor once, with the GIL held, for a capsule made by `capsule::<T>` from Box<T>::into_raw under T::NAME.
     unsafe {
-        let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
+        let p = ffi::PyCapsule_GetPointer(capsule, T::NAME.as_ptr());
         if !p.is_null() {
             drop(Box::from_raw(p as *mut T));
         }
@@ -58,11 +60,11 @@ unsafe extern "C" fn drop_capsule<T>(capsule: *mut ffi::PyObject) {
 }
 
 /// Wraps `value` in a capsule that drops it when the last reference goes.
-pub fn capsule<'py, T: 'static>(py: Python<'py>, value: T) -> PyResult<Bound<'py, PyAny>> {
+pub fn capsule<'py, T: CapsuleType>(py: Python<'py>, value: T) -> PyResult<Bound<'py, PyAny>> {
     let raw = Box::into_raw(Box::new(value));
-    // SAFETY: raw is a valid heap pointer; on failure we reclaim it.
+    // SAFETY: raw is a valid heap pointer owned by the new capsule; on failure we reclaim it.
     unsafe {
-        let cap = ffi::PyCapsule_New(raw as *mut c_void, CAPSULE_NAME.as_ptr(), Some(drop_capsule::<T>));
+        let cap = ffi::PyCapsule_New(raw as *mut c_void, T::NAME.as_ptr(), Some(drop_capsule::<T>));
         if cap.is_null() {
             drop(Box::from_raw(raw));
         }
@@ -70,17 +72,57 @@ pub fn capsule<'py, T: 'static>(py: Python<'py>, value: T) -> PyResult<Bound<'py
     }
 }
 
-/// The value inside a capsule made by `capsule::<T>`.
+/// The value inside `obj` if it is a capsule made by `capsule::<T>`; borrowed for as long as
+/// `obj` keeps the capsule alive.
+pub fn capsule_ref<'a, T: CapsuleType>(obj: &'a Bound<'_, PyAny>) -> Option<&'a T> {
+    // SAFETY: PyCapsule_IsValid checks the object is a capsule with T's name (so the pointer is a live Box<T> owned by it); no exception is set by either call on this path.
+    unsafe {
+        if ffi::PyCapsule_IsValid(obj.as_ptr(), T::NAME.as_ptr()) == 0 {
+            return None;
+        }
+        (ffi::PyCapsule_GetPointer(obj.as_ptr(), T::NAME.as_ptr()) as *const T).as_ref()
+    }
+}
+
+/// The Rust body of a native function: `slf` is what the function was bound to (None when
+/// unbound or bound to None).
+pub type NativeBody = for<'py> fn(Python<'py>, Option<&Bound<'py, PyAny>>, &Args<'py>) -> PyRes<Bound<'py, PyAny>>;
+
+/// Runs `body` for a METH_FASTCALL|METH_KEYWORDS call.
 ///
 /// # Safety
-/// `capsule` must have been created by `capsule::<T>` with the same `T`.
-pub unsafe fn capsule_value<'a, T>(capsule: *mut ffi::PyObject) -> Option<&'a T> {
-    // SAFETY: per the contract, the pointer is a live Box<T> owned by the capsule, which the
-    // caller keeps alive (it is `self` of the running call).
-    unsafe {
-        let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
-        (p as *const T).as_ref()
-    }
+/// Must be called by CPython's calling convention: GIL held, arguments as CPython passed them.
+pub unsafe fn dispatch(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+    body: NativeBody,
+) -> *mut ffi::PyObject {
+    // SAFETY: per the contract the GIL is held and the arguments are CPython's.
+    let (py, slf, args) = unsafe {
+        let py = Python::assume_attached();
+        let slf = (!slf.is_null() && slf != ffi::Py_None()).then(|| Bound::from_borrowed_ptr(py, slf));
+        (py, slf, collect_args(py, args, nargs, kwnames))
+    };
+    into_return(body(py, slf.as_ref(), &args))
+}
+
+/// Defines the `extern "C"` entry point of a native function whose Rust body is `$body`
+/// (a `NativeBody`), for use in a `MethodDef`.
+#[macro_export]
+macro_rules! native_function {
+    ($name:ident => $body:path) => {
+        unsafe extern "C" fn $name(
+            slf: *mut ::pyo3::ffi::PyObject,
+            args: *const *mut ::pyo3::ffi::PyObject,
+            nargs: ::pyo3::ffi::Py_ssize_t,
+            kwnames: *mut ::pyo3::ffi::PyObject,
+        ) -> *mut ::pyo3::ffi::PyObject {
+            // SAFETY: CPython calls this entry point with the GIL held and its own arguments.
+            unsafe { $crate::python::native::dispatch(slf, args, nargs, kwnames, $body) }
+        }
+    };
 }
 
 /// Positional and keyword arguments of a fastcall, as borrowed objects.
@@ -93,7 +135,7 @@ pub struct Args<'py> {
 ///
 /// # Safety
 /// `args`, `nargs` and `kwnames` must be the arguments CPython passed to a fastcall function.
-pub unsafe fn collect_args<'py>(
+unsafe fn collect_args<'py>(
     py: Python<'py>,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
@@ -103,8 +145,7 @@ pub unsafe fn collect_args<'py>(
     let n = unsafe { ffi::PyVectorcall_NARGS(nargs as usize) } as usize;
     let mut positional = Vec::with_capacity(n);
     let mut keywords = Vec::new();
-    // SAFETY: CPython passes n positional references followed by one per keyword name; all
-    // are borrowed for the duration of the call.
+    // SAFETY: CPython passes n positional references followed by one per keyword name; all are borrowed for the duration of the call.
     unsafe {
         for i in 0..n {
             positional.push(Bound::from_borrowed_ptr(py, *args.add(i)));

@@ -11,8 +11,7 @@ use std::ptr;
 /// with `setup` (also used for each sub-interpreter). On return the GIL is released.
 /// Err(message) if Python did not start; Ok(Err(message)) if it started but setup failed.
 pub fn initialize(settings: &PythonSettings, setup: Setup) -> Result<Result<(), String>, String> {
-    // SAFETY: PyConfig is a plain C struct initialised by PyConfig_InitPythonConfig before
-    // use and cleared after; every string we hand over is NUL-terminated and copied by CPython.
+    // SAFETY: PyConfig is a plain C struct initialised by PyConfig_InitPythonConfig before use and cleared after; every string we hand over is NUL-terminated and copied by CPython.
     unsafe {
         let mut config: ffi::PyConfig = std::mem::zeroed();
         ffi::PyConfig_InitPythonConfig(&mut config);

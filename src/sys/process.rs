@@ -71,8 +71,7 @@ pub fn alive(pid: Pid) -> bool {
 /// Looks up a user: (uid, primary gid, home).
 pub fn user_by_name(name: &str) -> Option<(u32, u32, String)> {
     let cname = CString::new(name).ok()?;
-    // SAFETY: getpwnam returns a pointer into static storage or NULL; we copy out at once and
-    // only call it during single-threaded setup.
+    // SAFETY: getpwnam returns a pointer into static storage or NULL; we copy out at once and only call it during single-threaded setup.
     unsafe {
         let pw = libc::getpwnam(cname.as_ptr());
         if pw.is_null() {
@@ -242,4 +241,10 @@ pub fn apply_locale() -> bool {
 pub fn ignore_sigpipe() {
     // SAFETY: setting SIGPIPE to SIG_IGN is always valid.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// This thread's pthread id, which is also Python's `threading.get_ident()`.
+pub fn thread_id() -> u64 {
+    // SAFETY: pthread_self cannot fail.
+    (unsafe { libc::pthread_self() }) as u64
 }

@@ -14,8 +14,7 @@ use std::time::Duration;
 pub fn listen(path: &Path, backlog: u32, owner: Option<(u32, u32)>) -> io::Result<OwnedFd> {
     let _ = std::fs::remove_file(path);
     let cpath = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: socket/bind/listen on a fresh descriptor with a correctly sized sockaddr_un;
-    // umask is restored right after bind (the Apache parent is single-threaded here).
+    // SAFETY: socket/bind/listen on a fresh descriptor with a correctly sized sockaddr_un; umask is restored right after bind (the Apache parent is single-threaded here).
     unsafe {
         let fd = OwnedFd::from_raw_fd(check(libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0))?);
         let mut addr: libc::sockaddr_un = std::mem::zeroed();

@@ -7,13 +7,14 @@ use super::response::{ensure_head_sent, send_chunks};
 use super::state::{Head, RequestState, Slot};
 use super::transport::LogLevel;
 use crate::python::glue::PyRef;
-use crate::python::exceptions::{OrRaise, PyRes, Raised, os_error, runtime_error, type_error, value_error};
+use crate::native_function;
+use crate::python::exceptions::{OrRaise, PyRes, os_error, raise_exc_info, runtime_error, type_error, value_error};
 use crate::python::gil::without_gil;
-use crate::python::native::{Args, MethodDef, capsule_value, collect_args, into_return};
-use pyo3::ffi;
+use crate::python::native::{Args, MethodDef, capsule_ref};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 pub static START_RESPONSE: MethodDef = MethodDef::new(c"start_response", start_response_c, c"WSGI start_response(status, headers, exc_info=None)");
@@ -31,11 +32,11 @@ pub fn module_natives() -> [(&'static str, &'static MethodDef); 5] {
 
 thread_local! {
     /// The request this thread is serving, so print() lines carry its context.
-    static CURRENT: Cell<*const Slot> = const { Cell::new(std::ptr::null()) };
+    static CURRENT: RefCell<Option<Rc<RefCell<RequestState>>>> = const { RefCell::new(None) };
 }
 
-pub fn set_current(slot: *const Slot) {
-    CURRENT.with(|c| c.set(slot));
+pub fn set_current(state: Option<Rc<RefCell<RequestState>>>) {
+    CURRENT.with(|c| *c.borrow_mut() = state);
 }
 
 /// Where process-wide output goes when no request is being served on this thread.
@@ -47,44 +48,33 @@ pub fn set_server_log(f: fn(LogLevel, &str)) {
 
 /// Runs `f` on the state of the request this thread is serving, if any (and not busy).
 fn with_current<R>(f: impl FnOnce(&mut RequestState) -> R) -> Option<R> {
-    let slot = CURRENT.with(|c| c.get());
-    // SAFETY: CURRENT is set only while run_request keeps the Slot alive on this thread.
-    let slot = unsafe { slot.as_ref() }?;
-    slot.with_state(|cell| cell.try_borrow_mut().ok().map(|mut st| f(&mut st))).flatten()
+    let state = CURRENT.with(|c| c.borrow().clone())?;
+    let mut st = state.try_borrow_mut().ok()?;
+    Some(f(&mut st))
 }
 
 /// Runs `f` on the request state behind a capsule, or raises RuntimeError once the request
 /// has ended (or when another thread is using it at this moment).
 fn with_request<R>(py: Python<'_>, slot: Option<&Slot>, what: &str, f: impl FnOnce(&mut RequestState) -> PyRes<R>) -> PyRes<R> {
     let Some(slot) = slot else { return Err(type_error(py, &format!("{what}: not a request state"))) };
-    let outcome = slot.with_state(|cell| match cell.try_borrow_mut() {
-        Ok(mut st) => f(&mut st),
-        Err(_) => Err(runtime_error(py, &format!("{what} called while the request is busy in another thread"))),
-    });
-    outcome.unwrap_or_else(|| Err(runtime_error(py, &format!("{what} called after the request has ended"))))
+    let Some(state) = slot.state() else {
+        return Err(runtime_error(py, &format!("{what} called after the request has ended")));
+    };
+    let Ok(mut st) = state.try_borrow_mut() else {
+        return Err(runtime_error(py, &format!("{what} called while the request is busy in another thread")));
+    };
+    f(&mut st)
 }
 
 fn arg<'a, 'py>(args: &'a Args<'py>, index: usize, names: &[&str]) -> Option<&'a Bound<'py, PyAny>> {
     args.positional.get(index).or_else(|| args.keywords.iter().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| v))
 }
 
-unsafe extern "C" fn start_response_c(
-    slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls us with the GIL held; slf is the capsule we bound (a Slot).
-    let (py, slot, capsule) = unsafe {
-        let py = Python::assume_attached();
-        (py, capsule_value::<Slot>(slf), Bound::from_borrowed_ptr(py, slf))
-    };
-    // SAFETY: the arguments are the ones CPython passed to this fastcall.
-    let args = unsafe { collect_args(py, args, nargs, kwnames) };
-    into_return(start_response(py, slot, &capsule, &args))
-}
+native_function!(start_response_c => start_response);
 
-fn start_response<'py>(py: Python<'py>, slot: Option<&Slot>, capsule: &Bound<'py, PyAny>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+fn start_response<'py>(py: Python<'py>, capsule: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let Some(capsule) = capsule else { return Err(type_error(py, "start_response is not bound to a request")) };
+    let slot = capsule_ref::<Slot>(capsule);
     let (Some(status), Some(headers)) = (arg(args, 0, &["status"]), arg(args, 1, &["response_headers", "headers"])) else {
         return Err(type_error(py, "start_response() takes status and response_headers"));
     };
@@ -93,7 +83,7 @@ fn start_response<'py>(py: Python<'py>, slot: Option<&Slot>, capsule: &Bound<'py
     with_request(py, slot, "start_response()", |st| {
         if let Some(exc_info) = exc_info {
             if st.head_sent {
-                return Err(reraise(py, exc_info));
+                return Err(raise_exc_info(py, exc_info));
             }
         } else if st.head.is_some() {
             return Err(runtime_error(
@@ -112,21 +102,6 @@ fn start_response<'py>(py: Python<'py>, slot: Option<&Slot>, capsule: &Bound<'py
     .transpose()
     .or_raise(py)?;
     WRITE.bind(py, capsule).or_raise(py)
-}
-
-/// Re-raises the exception of an `exc_info` tuple (PEP 3333: headers already sent).
-fn reraise(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> Raised {
-    let Ok(tuple) = exc_info.cast::<PyTuple>() else { return type_error(py, "exc_info must be a (type, value, traceback) tuple") };
-    if tuple.len() != 3 {
-        return type_error(py, "exc_info must be a (type, value, traceback) tuple");
-    }
-    let parts: Vec<_> = tuple.iter().collect();
-    // SAFETY: PyErr_Restore steals one reference to each; into_ptr hands over ours. GIL held.
-    unsafe {
-        let tb = if parts[2].is_none() { std::ptr::null_mut() } else { parts[2].clone().into_ptr() };
-        ffi::PyErr_Restore(parts[0].clone().into_ptr(), parts[1].clone().into_ptr(), tb);
-    }
-    Raised
 }
 
 fn string_of(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyRes<String> {
@@ -170,20 +145,10 @@ fn parse_head(py: Python<'_>, status: &Bound<'_, PyAny>, headers: &Bound<'_, PyA
     Ok(Head { code, line, headers: parsed, content_length })
 }
 
-unsafe extern "C" fn write_c(
-    slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: as in start_response_c.
-    let (py, slot) = unsafe { (Python::assume_attached(), capsule_value::<Slot>(slf)) };
-    // SAFETY: as in start_response_c.
-    let args = unsafe { collect_args(py, args, nargs, kwnames) };
-    into_return(write(py, slot, &args))
-}
+native_function!(write_c => write);
 
-fn write<'py>(py: Python<'py>, slot: Option<&Slot>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+fn write<'py>(py: Python<'py>, capsule: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let slot = capsule.and_then(capsule_ref::<Slot>);
     let Some(data) = arg(args, 0, &["data"]) else { return Err(type_error(py, "write() takes one bytes argument")) };
     let bytes = data.cast::<PyBytes>().map_err(|_| type_error(py, "write() argument must be bytes"))?;
     with_request(py, slot, "write()", |st| {
@@ -198,39 +163,17 @@ fn write<'py>(py: Python<'py>, slot: Option<&Slot>, args: &Args<'py>) -> PyRes<B
 }
 
 /// The capsule passed as first argument to _read/_log.
-fn state_arg<'a>(args: &Args<'_>) -> Option<&'a Slot> {
-    let capsule = args.positional.first()?;
-    // SAFETY: capsule_value checks the capsule's name, so only our Slot capsules match;
-    // mod_wsgi.py passes the capsule it was given for this request, which it keeps alive.
-    unsafe {
-        let slot = capsule_value::<Slot>(capsule.as_ptr());
-        if slot.is_none() {
-            ffi::PyErr_Clear();
-        }
-        slot
-    }
+fn state_arg<'a>(args: &'a Args<'_>) -> Option<&'a Slot> {
+    args.positional.first().and_then(capsule_ref::<Slot>)
 }
 
-unsafe extern "C" fn read_c(
-    _slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls us with the GIL held and these arguments.
-    let (py, args) = unsafe {
-        let py = Python::assume_attached();
-        (py, collect_args(py, args, nargs, kwnames))
-    };
-    into_return(read(py, &args))
-}
+native_function!(read_c => read);
 
 const READ_CHUNK: usize = 64 * 1024;
 
-fn read<'py>(py: Python<'py>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
-    let size: i64 = match args.positional.get(1).map(|s| s.extract::<i64>()) {
-        Some(Ok(n)) => n,
-        Some(Err(e)) => return Err(Err::<(), _>(e).or_raise(py).unwrap_err()),
+fn read<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let size: i64 = match args.positional.get(1) {
+        Some(s) => s.extract::<i64>().or_raise(py)?,
         None => -1,
     };
     let exact = args.positional.get(2).map(|e| e.is_truthy().unwrap_or(true)).unwrap_or(true);
@@ -271,26 +214,16 @@ fn read_body(py: Python<'_>, st: &mut RequestState, size: i64, exact: bool) -> P
     Ok(out)
 }
 
-unsafe extern "C" fn log_c(
-    _slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls us with the GIL held and these arguments.
-    let (py, args) = unsafe {
-        let py = Python::assume_attached();
-        (py, collect_args(py, args, nargs, kwnames))
-    };
+native_function!(log_c => log);
+
+fn log<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     let data = args.positional.get(1).and_then(|d| d.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec()));
-    let result = match data {
-        Some(data) => with_request(py, state_arg(&args), "wsgi.errors", |st| {
-            st.log_bytes(&data);
-            Ok(())
-        }),
-        None => Err(type_error(py, "_log(state, data) takes bytes")),
-    };
-    into_return(result.map(|()| py.None().into_bound(py)))
+    let Some(data) = data else { return Err(type_error(py, "_log(state, data) takes bytes")) };
+    with_request(py, state_arg(args), "wsgi.errors", |st| {
+        st.log_bytes(&data);
+        Ok(())
+    })?;
+    Ok(py.None().into_bound(py))
 }
 
 thread_local! {
@@ -298,19 +231,11 @@ thread_local! {
     static PARTIAL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-unsafe extern "C" fn process_log_c(
-    _slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls us with the GIL held and these arguments.
-    let (py, args) = unsafe {
-        let py = Python::assume_attached();
-        (py, collect_args(py, args, nargs, kwnames))
-    };
+native_function!(process_log_c => process_log);
+
+fn process_log<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     let Some(data) = args.positional.first().and_then(|d| d.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec())) else {
-        return into_return(Err(type_error(py, "_process_log(data) takes bytes")));
+        return Err(type_error(py, "_process_log(data) takes bytes"));
     };
     let logged = with_current(|st| st.log_bytes(&data)).is_some();
     if !logged {
@@ -325,24 +250,16 @@ unsafe extern "C" fn process_log_c(
             }
         });
     }
-    into_return(Ok(py.None().into_bound(py)))
+    Ok(py.None().into_bound(py))
 }
 
-unsafe extern "C" fn log_record_c(
-    _slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls us with the GIL held and these arguments.
-    let (py, args) = unsafe {
-        let py = Python::assume_attached();
-        (py, collect_args(py, args, nargs, kwnames))
-    };
+native_function!(log_record_c => log_record);
+
+fn log_record<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     let levelno = args.positional.first().and_then(|l| l.extract::<i64>().ok()).unwrap_or(40);
     let text = match args.positional.get(1).map(|t| t.cast::<PyString>().map(|s| s.to_string_lossy().into_owned())) {
         Some(Ok(t)) => t,
-        _ => return into_return(Err(type_error(py, "_log_record(levelno, text) takes an int and a str"))),
+        _ => return Err(type_error(py, "_log_record(levelno, text) takes an int and a str")),
     };
     // Python logging levels onto Apache's: CRITICAL/ERROR, WARNING, INFO, DEBUG.
     let level = match levelno {
@@ -358,17 +275,12 @@ unsafe extern "C" fn log_record_c(
             }
         }
     }
-    into_return(Ok(py.None().into_bound(py)))
+    Ok(py.None().into_bound(py))
 }
 
-unsafe extern "C" fn request_data_c(
-    _slf: *mut ffi::PyObject,
-    _args: *const *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-    _kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls us with the GIL held.
-    let py = unsafe { Python::assume_attached() };
+native_function!(request_data_c => request_data);
+
+fn request_data<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, _args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     let data = with_current(|st| match &st.data {
         Some(d) => Ok(d.bind(py)),
         None => {
@@ -377,5 +289,5 @@ unsafe extern "C" fn request_data_c(
             Ok(d)
         }
     });
-    into_return(data.unwrap_or_else(|| Err(runtime_error(py, "mod_wsgi.request_data() called outside of a request"))))
+    data.unwrap_or_else(|| Err(runtime_error(py, "mod_wsgi.request_data() called outside of a request")))
 }

@@ -7,10 +7,11 @@ use super::transport::{LogLevel, Transport};
 use crate::python::exceptions::{OrRaise, PyRes, Raised, describe, restore_exception, take_exception, traceback_lines, type_error};
 use crate::python::gil::without_gil;
 use crate::python::glue::{Glue, PyRef};
-use crate::python::native::capsule;
+use crate::python::native::{capsule, capsule_ref};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// How a request ended, for the transport's caller.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,17 +32,15 @@ pub fn run_request(
     transport: Box<dyn Transport>,
     script: &str,
 ) -> Outcome {
-    let state = Box::new(RefCell::new(RequestState::new(transport, script.to_string())));
-    let slot = match capsule(py, Slot { state: Cell::new(&*state) }) {
+    let state = Rc::new(RefCell::new(RequestState::new(transport, script.to_string())));
+    let slot = match capsule(py, Slot::new(state.clone())) {
         Ok(c) => c,
         Err(e) => {
             crate::python::exceptions::swallow(py, e);
             return Outcome::Failed;
         }
     };
-    // SAFETY-free pointer: the capsule owns the Slot; we only compare and null it below.
-    let slot_ptr = slot_of(&slot);
-    set_current(slot_ptr);
+    set_current(Some(state.clone()));
     let outcome = match call(py, glue, app, environ, &slot, &state) {
         Ok(outcome) => outcome,
         Err(Raised) => fail(py, &state),
@@ -51,23 +50,12 @@ pub fn run_request(
         st.flush_log();
         st.release(py);
     }
-    set_current(std::ptr::null());
+    set_current(None);
     // From here on, anything the application kept (write, wsgi.input...) raises RuntimeError.
-    // SAFETY-free: the Slot lives as long as the capsule, which we still hold.
-    if let Some(slot_ref) = slot_ref(slot_ptr) {
-        slot_ref.state.set(std::ptr::null());
+    if let Some(slot) = capsule_ref::<Slot>(&slot) {
+        slot.end();
     }
     outcome
-}
-
-fn slot_of(capsule: &Bound<'_, PyAny>) -> *const Slot {
-    // SAFETY: the capsule was made by `capsule::<Slot>` just above.
-    unsafe { crate::python::native::capsule_value::<Slot>(capsule.as_ptr()) }.map_or(std::ptr::null(), |s| s as *const Slot)
-}
-
-fn slot_ref<'a>(p: *const Slot) -> Option<&'a Slot> {
-    // SAFETY: `p` points into a capsule the caller holds a reference to.
-    unsafe { p.as_ref() }
 }
 
 fn call(

@@ -2,7 +2,9 @@
 //! application gets (start_response, write, wsgi.input, wsgi.errors).
 
 use super::transport::{LogLevel, Transport};
-use std::cell::{Cell, RefCell};
+use crate::python::native::CapsuleType;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 pub struct Head {
     pub code: u16,
@@ -82,17 +84,26 @@ impl RequestState {
     }
 }
 
-/// What the capsule given to Python points at: the state while the request runs, null after
-/// (so a callable kept past the request raises instead of touching freed memory).
+/// What the capsule given to Python holds: the request's state while the request runs, nothing
+/// after it (so a callable kept past the request raises instead of acting on a finished one).
 pub struct Slot {
-    pub state: Cell<*const RefCell<RequestState>>,
+    state: RefCell<Option<Rc<RefCell<RequestState>>>>,
+}
+
+impl CapsuleType for Slot {
+    const NAME: &'static std::ffi::CStr = c"mod_wsgi_rs.request";
 }
 
 impl Slot {
-    pub fn with_state<R>(&self, f: impl FnOnce(&RefCell<RequestState>) -> R) -> Option<R> {
-        let ptr = self.state.get();
-        // SAFETY: non-null only while run_request's Box<RefCell<RequestState>> is alive; it
-        // nulls the pointer before dropping the box. Only used with the GIL held.
-        (!ptr.is_null()).then(|| f(unsafe { &*ptr }))
+    pub fn new(state: Rc<RefCell<RequestState>>) -> Slot {
+        Slot { state: RefCell::new(Some(state)) }
+    }
+
+    pub fn state(&self) -> Option<Rc<RefCell<RequestState>>> {
+        self.state.borrow().clone()
+    }
+
+    pub fn end(&self) {
+        self.state.borrow_mut().take();
     }
 }
