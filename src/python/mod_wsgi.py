@@ -477,6 +477,9 @@ def _request_finished(token, output_length):
 
 
 def _process_stopping(reason):
+    # Python flushes sys.stdout while finalising; a restricted stand-in would log a traceback.
+    if isinstance(sys.stdout, _Restricted):
+        sys.stdout = _text_stream(_LogStream(_process_log))
     for callback in list(shutdown_callbacks):
         try:
             callback('process_stopping', reason=reason)

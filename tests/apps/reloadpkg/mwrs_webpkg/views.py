@@ -1,0 +1,6 @@
+from . import app
+
+
+@app.route("/")
+def index():
+    return "v1"
