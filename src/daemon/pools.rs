@@ -111,9 +111,10 @@ pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<
     }
     *POOLS.lock().unwrap_or_else(|e| e.into_inner()) = created;
     let names: Vec<String> = POOLS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|p| p.group.name.clone()).collect();
+    let apache = process::pid();
     for name in names {
         match process::fork() {
-            Ok(Forked::Child) => supervisor::run(&name, main),
+            Ok(Forked::Child) => supervisor::run(&name, main, apache),
             Ok(Forked::Parent(pid)) => {
                 let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(p) = pools.iter_mut().find(|p| p.group.name == name) {

@@ -22,6 +22,7 @@ struct Worker {
 }
 
 struct Supervisor {
+    pid: Pid,
     name: String,
     processes: usize,
     shutdown_timeout: Duration,
@@ -36,9 +37,11 @@ struct Supervisor {
 
 const SIGNALS: [i32; 5] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGCHLD];
 
-pub fn run(name: &str, main: *mut ffi::server_rec) -> ! {
+pub fn run(name: &str, main: *mut ffi::server_rec, apache: Pid) -> ! {
     process::reset_signal_handlers(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCHLD, libc::SIGPIPE, libc::SIGWINCH]);
     process::block_signals(&SIGNALS);
+    // If Apache's parent is killed outright, the pool goes with it instead of lingering.
+    process::die_with_parent(libc::SIGTERM, apache);
     server::close_apache_listeners();
     pools::close_listeners_except(Some(name));
     process::set_thread_name(&format!("wsgi-sup:{name}"));
@@ -54,6 +57,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec) -> ! {
     };
     let _ = socket::set_nonblocking(control_read.as_raw_fd(), true);
     let mut sup = Supervisor {
+        pid: process::pid(),
         name: name.to_string(),
         processes,
         shutdown_timeout: Duration::from_secs_f64(shutdown_timeout),
@@ -109,7 +113,7 @@ impl Supervisor {
     fn spawn(&mut self) {
         let generation = self.generation;
         match process::fork() {
-            Ok(Forked::Child) => worker::run(&self.name, self.main, self.control_write.as_raw_fd()),
+            Ok(Forked::Child) => worker::run(&self.name, self.main, self.control_write.as_raw_fd(), self.pid),
             Ok(Forked::Parent(pid)) => {
                 self.workers.push(Worker { pid, generation, started: Instant::now(), ready: false, retiring: false });
             }

@@ -68,7 +68,7 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd) -> ! {
+pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: process::Pid) -> ! {
     let _ = MAIN_SERVER.set(main as usize);
     process::reset_signal_handlers(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCHLD, libc::SIGWINCH]);
     // A write to an Apache child that went away must fail, not kill the process.
@@ -83,6 +83,8 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd) -> ! {
         log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot start: {e}"));
         process::exit_now(1);
     }
+    // After the switch of user, which clears it: a worker never outlives its supervisor.
+    process::die_with_parent(libc::SIGTERM, supervisor);
     let _ = socket::set_nonblocking(listener, true);
     if !crate::lifecycle::start_daemon_python(main, &group) {
         process::exit_now(1);

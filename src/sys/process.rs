@@ -248,3 +248,21 @@ pub fn thread_id() -> u64 {
     // SAFETY: pthread_self cannot fail.
     (unsafe { libc::pthread_self() }) as u64
 }
+
+/// Asks the kernel to send `sig` to this process when its parent exits (and sends it now if
+/// the parent is already gone), so daemons never outlive the Apache that started them.
+/// Must be called again after a change of credentials, which clears it.
+pub fn die_with_parent(sig: i32, expected_parent: Pid) {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) and getppid have no memory-safety preconditions.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+        if libc::getppid() != expected_parent {
+            libc::kill(libc::getpid(), sig);
+        }
+    }
+}
+
+pub fn parent_pid() -> Pid {
+    // SAFETY: getppid cannot fail.
+    unsafe { libc::getppid() }
+}
