@@ -114,18 +114,31 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     }
 }
 
+/// Room for the ancillary data of up to four descriptors, aligned for cmsghdr (no allocation
+/// per read on the proxying hot path).
+#[derive(Default)]
+struct ControlBuffer([u64; 8]);
+
+/// A msghdr over one buffer and `control`.
+fn message(iov: &mut libc::iovec, control: &mut ControlBuffer, space: usize) -> libc::msghdr {
+    debug_assert!(space <= std::mem::size_of::<ControlBuffer>());
+    // SAFETY: msghdr is a plain C struct for which all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = space;
+    msg
+}
+
 /// Writes all of `data`, passing `fd` along with the first byte.
 pub fn send_with_fd(stream: &UnixStream, data: &[u8], fd: RawFd) -> io::Result<()> {
     let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
     // SAFETY: CMSG_SPACE sizes the control buffer for one int; msghdr points at live buffers.
     let sent = unsafe {
         let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
-        let mut control = vec![0u8; space];
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space;
+        let mut control = ControlBuffer::default();
+        let msg = message(&mut iov, &mut control, space);
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
         (*cmsg).cmsg_type = libc::SCM_RIGHTS;
@@ -147,12 +160,8 @@ pub fn recv_with_fds(stream: &UnixStream, buf: &mut [u8], fds: &mut Vec<OwnedFd>
     // SAFETY: as in send_with_fd; received descriptors are taken into OwnedFds exactly once.
     unsafe {
         let space = libc::CMSG_SPACE((4 * std::mem::size_of::<RawFd>()) as u32) as usize;
-        let mut control = vec![0u8; space];
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space;
+        let mut control = ControlBuffer::default();
+        let mut msg = message(&mut iov, &mut control, space);
         let n = libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
         if n < 0 {
             return Err(io::Error::last_os_error());
