@@ -236,6 +236,8 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
     vars.push(own("mod_wsgi.listener_host", r.local_ip().to_string()));
     vars.push(own("mod_wsgi.listener_port", r.local_port().to_string()));
     vars.push(own("mod_wsgi.request_id", r.log_id().unwrap_or("").to_string()));
+    // The Apache child serving the request (in daemon mode: the one proxying it).
+    vars.push(own("mod_wsgi.server_pid", std::process::id().to_string()));
     if let Some(id) = r.connection_log_id() {
         vars.push(own("mod_wsgi.connection_id", id.to_string()));
     }

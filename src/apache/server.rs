@@ -131,3 +131,51 @@ pub fn config_generation() -> i32 {
     // SAFETY: ap_state_query only reads process state.
     unsafe { ffi::ap_state_query(ffi::AP_SQ_CONFIG_GEN) }
 }
+
+/// What Apache's MPM tells about a process registered with `watch_other_child`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtherChildEvent {
+    Died,
+    /// Apache is restarting or stopping (or unregistering the process).
+    Stopping,
+    Other,
+}
+
+struct Watched {
+    proc_: ffi::apr_proc_t,
+    key: usize,
+    on_event: fn(OtherChildEvent, usize),
+}
+
+unsafe extern "C" fn other_child_event(reason: i32, data: *mut std::ffi::c_void, _status: i32) {
+    // SAFETY: `data` is the Watched we registered, alive as long as the pool it lives in.
+    let w = unsafe { &*(data as *const Watched) };
+    let event = match reason {
+        ffi::APR_OC_REASON_DEATH => OtherChildEvent::Died,
+        ffi::APR_OC_REASON_RESTART | ffi::APR_OC_REASON_UNREGISTER => OtherChildEvent::Stopping,
+        _ => OtherChildEvent::Other,
+    };
+    (w.on_event)(event, w.key);
+}
+
+/// Registers `pid` with Apache's monitoring of "other children": the MPM reports its death
+/// (about once a second) and tells us first thing when Apache restarts or stops, while it
+/// still waits for its own children. Returns a handle for `unwatch_other_child`.
+pub fn watch_other_child(pool: *mut ffi::apr_pool_t, pid: i32, key: usize, on_event: fn(OtherChildEvent, usize)) -> usize {
+    let proc_ = ffi::apr_proc_t { pid, in_: std::ptr::null_mut(), out: std::ptr::null_mut(), err: std::ptr::null_mut() };
+    let w = super::pool::pool_box(pool, Watched { proc_, key, on_event });
+    // SAFETY: `w` (and the apr_proc_t inside) lives in `pool`, the same pool APR registers the
+    // entry in, so it outlives the registration.
+    unsafe { ffi::apr_proc_other_child_register(&mut (*w).proc_, Some(other_child_event), w as *mut std::ffi::c_void, std::ptr::null_mut(), pool) };
+    w as usize
+}
+
+pub fn unwatch_other_child(handle: usize) {
+    // SAFETY: `handle` is the data pointer of a registration made by watch_other_child.
+    unsafe { ffi::apr_proc_other_child_unregister(handle as *mut std::ffi::c_void) };
+}
+
+/// This Apache process is shutting down (its MPM is stopping).
+pub fn is_stopping() -> bool {
+    mpm_query(ffi::AP_MPMQ_MPM_STATE) == ffi::AP_MPMQ_STOPPING as i64
+}

@@ -25,12 +25,19 @@ pub fn group(account: &Account) -> Result<u32, String> {
 
 /// Checks at config time that every account named by a pool exists.
 pub fn check(g: &DaemonGroup) -> Result<(), String> {
-    let prefix = |e: String| format!("WSGIDaemonProcess {}: {e}", g.name);
-    for u in [&g.user, &g.socket_user, &g.script_user].into_iter().flatten() {
-        user(u).map_err(prefix)?;
+    let err = |option: &str, e: String| format!("WSGIDaemonProcess {}: option {option}=: {e}", g.name);
+    for (option, u) in [("user", &g.user), ("socket-user", &g.socket_user), ("script-user", &g.script_user)] {
+        if let Some(u) = u {
+            user(u).map_err(|e| err(option, e))?;
+        }
     }
-    for gr in [&g.group, &g.script_group].into_iter().flatten().chain(g.supplementary_groups.iter()) {
-        group(gr).map_err(prefix)?;
+    for (option, gr) in [("group", &g.group), ("script-group", &g.script_group)] {
+        if let Some(gr) = gr {
+            group(gr).map_err(|e| err(option, e))?;
+        }
+    }
+    for gr in &g.supplementary_groups {
+        group(gr).map_err(|e| err("supplementary-groups", e))?;
     }
     Ok(())
 }

@@ -84,9 +84,12 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
         }
         let limits = Limits { max_head: if g.header_buffer_size > 0 { g.header_buffer_size } else { Limits::default().max_head }, ..Limits::default() };
         let coalesce = if g.response_buffer_size > 0 { g.response_buffer_size as usize } else { COALESCE };
-        match relay(r, &stream, &mut transport, &g.name, limits, coalesce, p.error_override) {
+        // Until a daemon process acknowledges the request, wait no longer than connect-timeout.
+        let until_accepted = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+        let _ = stream.set_read_timeout(Some(until_accepted.min(io_timeout)));
+        match relay(r, &stream, &mut transport, &g.name, limits, coalesce, p.error_override, io_timeout) {
             Relay::Done(status) => return status,
-            Relay::Retry if Instant::now() < connect_deadline => {
+            Relay::Retry if Instant::now() < connect_deadline && !crate::apache::server::is_stopping() => {
                 std::thread::sleep(retry_delay);
                 retry_delay = (retry_delay * 2).min(Duration::from_millis(200));
             }
@@ -104,7 +107,7 @@ fn connect(target: &Target, deadline: Instant) -> std::io::Result<UnixStream> {
     loop {
         match UnixStream::connect(&target.socket_path) {
             Ok(s) => return Ok(s),
-            Err(e) if Instant::now() < deadline && matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::WouldBlock | ErrorKind::NotFound) => {
+            Err(e) if Instant::now() < deadline && !crate::apache::server::is_stopping() && matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::WouldBlock | ErrorKind::NotFound) => {
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_millis(250));
             }
@@ -113,7 +116,18 @@ fn connect(target: &Target, deadline: Instant) -> std::io::Result<UnixStream> {
     }
 }
 
-fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, limits: Limits, coalesce: usize, error_override: bool) -> Relay {
+#[allow(clippy::too_many_arguments)]
+fn relay(
+    r: Request,
+    stream: &UnixStream,
+    transport: &mut ApacheTransport,
+    name: &str,
+    limits: Limits,
+    coalesce: usize,
+    error_override: bool,
+    io_timeout: Duration,
+) -> Relay {
+    let mut accepted = false;
     let mut decoder = Decoder::with_limits(limits);
     // mod_wsgi's daemon mode: `Location: /path` with status 200 is an internal redirect.
     let mut redirect: Option<String> = None;
@@ -138,6 +152,10 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                         continue;
                     }
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && !accepted => {
+                        r.log(Level::Error, &format!("No process of WSGI daemon process group '{name}' took the request within connect-timeout (is the pool able to start? see its log lines)"));
+                        return Relay::Done(ffi::HTTP_SERVICE_UNAVAILABLE);
+                    }
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
                         return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
@@ -150,7 +168,13 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                 return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
             }
         };
+        if !accepted {
+            accepted = true;
+            let _ = stream.set_read_timeout(Some(io_timeout));
+        }
         match frame {
+            // The daemon's acknowledgement that a process has the request.
+            Frame::Pong => {}
             Frame::BodyRequest { max } => {
                 consumed = true;
                 body.resize(max.get() as usize, 0);
@@ -258,7 +282,8 @@ fn reply_len(f: &Frame) -> usize {
 /// a retry reaches another (or the restarted) process; otherwise the client must see failure.
 fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sent: bool, consumed: bool, why: &str) -> Relay {
     let idempotent = matches!(r.method(), "GET" | "HEAD" | "OPTIONS");
-    if !head_sent && !consumed && idempotent {
+    // While Apache stops, the pool is stopping too: a retry would only wait.
+    if !head_sent && !consumed && idempotent && !crate::apache::server::is_stopping() {
         r.log(Level::Info, &format!("WSGI daemon process '{name}' {why} before answering; retrying the request"));
         return Relay::Retry;
     }

@@ -25,7 +25,15 @@ pub struct Pool {
     pub server: usize,
     pub defined_in_vhost: bool,
     pub supervisor: Option<Pid>,
+    /// The registration with Apache's other-child monitoring.
+    watch: Option<usize>,
 }
+
+/// Set once Apache has begun restarting or stopping: a supervisor that dies then is not
+/// replaced.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static MAIN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PCONF: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 static POOLS: Mutex<Vec<Pool>> = Mutex::new(Vec::new());
 
@@ -103,35 +111,81 @@ pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<
             let mut secret = [0u8; SECRET_LEN];
             socket::random_bytes(&mut secret).map_err(|e| format!("reading /dev/urandom: {e}"))?;
             let listener = listener.into_raw_fd();
-            created.push(Pool { group, socket_path, listener, secret, server: s as usize, defined_in_vhost, supervisor: None });
+            created.push(Pool { group, socket_path, listener, secret, server: s as usize, defined_in_vhost, supervisor: None, watch: None });
         }
     }
     if created.is_empty() {
         return Ok(());
     }
     *POOLS.lock().unwrap_or_else(|e| e.into_inner()) = created;
+    STOPPING.store(false, std::sync::atomic::Ordering::Release);
+    MAIN.store(main as usize, std::sync::atomic::Ordering::Release);
+    PCONF.store(pconf as usize, std::sync::atomic::Ordering::Release);
     let names: Vec<String> = POOLS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|p| p.group.name.clone()).collect();
-    let apache = process::pid();
-    for name in names {
-        match process::fork() {
-            Ok(Forked::Child) => supervisor::run(&name, main, apache),
-            Ok(Forked::Parent(pid)) => {
-                let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(p) = pools.iter_mut().find(|p| p.group.name == name) {
-                    p.supervisor = Some(pid);
-                }
-            }
-            Err(e) => return Err(format!("WSGIDaemonProcess {name}: cannot fork its supervisor: {e}")),
-        }
+    for (index, name) in names.iter().enumerate() {
+        spawn_supervisor(index, name)?;
     }
     log::server(Level::Info, main, &format!("mod_wsgi: started {} daemon process group(s)", index));
     crate::apache::pool::on_cleanup(pconf, Box::new(stop));
     Ok(())
 }
 
+/// Forks the supervisor of pool `index` and has Apache's MPM watch it.
+fn spawn_supervisor(index: usize, name: &str) -> Result<(), String> {
+    let main = MAIN.load(std::sync::atomic::Ordering::Acquire) as *mut ffi::server_rec;
+    let apache = process::pid();
+    match process::fork() {
+        Ok(Forked::Child) => supervisor::run(name, main, apache),
+        Ok(Forked::Parent(pid)) => {
+            let pconf = PCONF.load(std::sync::atomic::Ordering::Acquire) as *mut ffi::apr_pool_t;
+            let watch = server::watch_other_child(pconf, pid, index, on_supervisor_event);
+            let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = pools.get_mut(index) {
+                p.supervisor = Some(pid);
+                p.watch = Some(watch);
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!("WSGIDaemonProcess {name}: cannot fork its supervisor: {e}")),
+    }
+}
+
+/// Called by Apache's MPM in the parent: a supervisor that died is replaced (its workers went
+/// with it); when Apache restarts or stops, pools are told to stop at once, while Apache is
+/// still waiting for its children (a child proxying to a daemon is then released).
+fn on_supervisor_event(event: server::OtherChildEvent, index: usize) {
+    let main = MAIN.load(std::sync::atomic::Ordering::Acquire) as *mut ffi::server_rec;
+    match event {
+        server::OtherChildEvent::Stopping => {
+            STOPPING.store(true, std::sync::atomic::Ordering::Release);
+            let pid = POOLS.lock().unwrap_or_else(|e| e.into_inner()).get(index).and_then(|p| p.supervisor);
+            if let Some(pid) = pid {
+                process::signal(pid, libc::SIGTERM);
+            }
+        }
+        server::OtherChildEvent::Died if !STOPPING.load(std::sync::atomic::Ordering::Acquire) => {
+            let (name, watch) = {
+                let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(p) = pools.get_mut(index) else { return };
+                p.supervisor = None;
+                (p.group.name.clone(), p.watch.take())
+            };
+            if let Some(w) = watch {
+                server::unwatch_other_child(w);
+            }
+            log::server(Level::Error, main, &format!("mod_wsgi: the supervisor of daemon process group '{name}' died; starting it again"));
+            if let Err(e) = spawn_supervisor(index, &name) {
+                log::server(Level::Error, main, &e);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// At Apache restart or stop (parent): supervisors stop their workers within the pools'
 /// shutdown-timeout; then the sockets go.
 fn stop() {
+    STOPPING.store(true, std::sync::atomic::Ordering::Release);
     let mut pools = std::mem::take(&mut *POOLS.lock().unwrap_or_else(|e| e.into_inner()));
     let wait = pools.iter().map(|p| p.group.shutdown_timeout).fold(0.0, f64::max) + 2.0;
     for p in &pools {
@@ -142,7 +196,8 @@ fn stop() {
     let deadline = Instant::now() + Duration::from_secs_f64(wait);
     for p in &mut pools {
         if let Some(pid) = p.supervisor {
-            while process::reap(pid).is_none() && Instant::now() < deadline {
+            // Apache's MPM may already have reaped it (it watches its "other children").
+            while process::alive(pid) && process::reap(pid).is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
             if process::alive(pid) {

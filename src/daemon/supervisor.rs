@@ -8,7 +8,7 @@ use crate::apache::ffi;
 use crate::apache::log::{self, Level};
 use crate::apache::server;
 use crate::sys::process::{self, Exit, Forked, Pid};
-use crate::sys::socket::{self, Ready};
+use crate::sys::socket;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -79,17 +79,20 @@ pub fn run(name: &str, main: *mut ffi::server_rec, apache: Pid) -> ! {
                 _ => sup.shutdown(),
             }
         }
-        sup.reap();
-        if let Ok(Ready::First) = socket::poll2(control.as_raw_fd(), -1, Some(Duration::from_millis(50))) {
-            let mut buf = [0u8; 512];
-            if let Ok(n) = control.read(&mut buf) {
-                pending.extend_from_slice(&buf[..n]);
+        // Messages first: a worker says "leaving" before it exits, so its exit is expected.
+        let mut buf = [0u8; 512];
+        while let Ok(n) = control.read(&mut buf) {
+            if n == 0 {
+                break;
             }
-            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=end).collect();
-                sup.message(String::from_utf8_lossy(&line).trim());
-            }
+            pending.extend_from_slice(&buf[..n]);
         }
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            sup.message(String::from_utf8_lossy(&line).trim());
+        }
+        sup.reap();
+        let _ = socket::poll2(control.as_raw_fd(), -1, Some(Duration::from_millis(50)));
         sup.retire_replaced();
     }
 }

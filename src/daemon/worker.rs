@@ -45,6 +45,8 @@ struct Shared {
     busy: AtomicUsize,
     served: AtomicU64,
     last_activity_ms: AtomicU64,
+    /// inactivity-timeout is armed by the first request (mod_wsgi).
+    had_request: AtomicBool,
     watch: Watch,
 }
 
@@ -104,6 +106,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         busy: AtomicUsize::new(0),
         served: AtomicU64::new(0),
         last_activity_ms: AtomicU64::new(now_ms()),
+        had_request: AtomicBool::new(false),
         watch: Watch::default(),
     });
     shared.watch.gil_seen_ms.store(now_ms(), Ordering::Relaxed);
@@ -166,7 +169,8 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
             break (g.graceful_timeout, "restart_interval");
         }
         let idle_ms = now_ms().saturating_sub(shared.last_activity_ms.load(Ordering::Relaxed));
-        if g.inactivity_timeout > 0.0 && shared.busy.load(Ordering::Relaxed) == 0 && idle_ms as f64 >= g.inactivity_timeout * 1000.0 {
+        let armed = shared.had_request.load(Ordering::Relaxed);
+        if g.inactivity_timeout > 0.0 && armed && shared.busy.load(Ordering::Relaxed) == 0 && idle_ms as f64 >= g.inactivity_timeout * 1000.0 {
             tell_supervisor(&shared, "leaving");
             break (0.0, "inactivity_timeout");
         }
@@ -299,6 +303,12 @@ fn serve(shared: &Shared, stream: std::os::unix::net::UnixStream) {
         if !head.secret_matches(&shared.secret) {
             return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': a connection without the pool's secret was refused", shared.name));
         }
+        // Tells the Apache child a process has its request (it gives up after connect-timeout
+        // when no process of the pool is running to take it from the socket's queue).
+        if conn.borrow_mut().send(&Frame::Pong).is_err() {
+            return;
+        }
+        shared.had_request.store(true, Ordering::Relaxed);
         let counts = !head.flags.ignore_activity;
         if counts {
             shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
@@ -322,7 +332,7 @@ fn reject(conn: &Rc<RefCell<Connection>>, why: RejectReason) -> bool {
 
 /// One request; false when the connection cannot carry another.
 fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) -> bool {
-    let accepted_us = now_ms() * 1000;
+    let accepted_us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
     if shared.draining.load(Ordering::Acquire) {
         reject(conn, RejectReason::Restarting);
         return false;
