@@ -141,6 +141,17 @@ impl Request {
         }
     }
 
+    /// Timeout for writes to the client while this request is proxied (response-socket-timeout).
+    pub fn set_client_write_timeout(&self, timeout: std::time::Duration) {
+        // SAFETY: the connection's socket is live for the request; the timeout only affects it.
+        unsafe {
+            let sock = ffi::ap_get_conn_socket((*self.r).connection);
+            if !sock.is_null() {
+                ffi::apr_socket_timeout_set(sock, timeout.as_micros() as ffi::apr_interval_time_t);
+            }
+        }
+    }
+
     /// The server's `Timeout` (for I/O with daemon processes).
     pub fn server_timeout(&self) -> std::time::Duration {
         // SAFETY: every request has its server_rec.

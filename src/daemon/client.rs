@@ -67,6 +67,10 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
     let connect_deadline = Instant::now() + Duration::from_secs_f64(g.connect_timeout.max(0.1));
     let io_timeout = if g.socket_timeout > 0.0 { Duration::from_secs_f64(g.socket_timeout) } else { r.server_timeout() };
     let mut transport = ApacheTransport::new(r, p.enable_sendfile);
+    if g.response_socket_timeout > 0.0 {
+        r.set_client_write_timeout(Duration::from_secs_f64(g.response_socket_timeout));
+    }
+    let flush_delay = Duration::from_millis(g.response_flush_delay_ms as u64);
     let mut retry_delay = Duration::from_millis(10);
     loop {
         let stream = match connect(target, connect_deadline) {
@@ -87,7 +91,8 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
         // Until a daemon process acknowledges the request, wait no longer than connect-timeout.
         let until_accepted = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
         let _ = stream.set_read_timeout(Some(until_accepted.min(io_timeout)));
-        match relay(r, &stream, &mut transport, &g.name, limits, coalesce, p.error_override, io_timeout) {
+        let tuning = Tuning { limits, coalesce, error_override: p.error_override, io_timeout, flush_delay };
+        match relay(r, &stream, &mut transport, &g.name, &tuning) {
             Relay::Done(status) => return status,
             Relay::Retry if Instant::now() < connect_deadline && !crate::apache::server::is_stopping() => {
                 std::thread::sleep(retry_delay);
@@ -116,19 +121,21 @@ fn connect(target: &Target, deadline: Instant) -> std::io::Result<UnixStream> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn relay(
-    r: Request,
-    stream: &UnixStream,
-    transport: &mut ApacheTransport,
-    name: &str,
+/// How a pool's options shape the relay.
+struct Tuning {
     limits: Limits,
+    /// response-buffer-size: body bytes held before passing them to Apache.
     coalesce: usize,
     error_override: bool,
     io_timeout: Duration,
-) -> Relay {
+    /// response-flush-delay: a flush waits this long for more data to send along.
+    flush_delay: Duration,
+}
+
+fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, t: &Tuning) -> Relay {
+    let (coalesce, error_override, io_timeout) = (t.coalesce, t.error_override, t.io_timeout);
     let mut accepted = false;
-    let mut decoder = Decoder::with_limits(limits);
+    let mut decoder = Decoder::with_limits(t.limits);
     // mod_wsgi's daemon mode: `Location: /path` with status 200 is an internal redirect.
     let mut redirect: Option<String> = None;
     let mut fds: VecDeque<OwnedFd> = VecDeque::new();
@@ -227,7 +234,11 @@ fn relay(
                 }
             }
             Frame::Flush => {
-                if transport.send(&[&std::mem::take(&mut pending)], true).is_err() {
+                // More data arriving within response-flush-delay goes out with this flush.
+                let more_coming = decoder.buffered() > 0
+                    || (!t.flush_delay.is_zero()
+                        && matches!(socket::poll2(stream.as_raw_fd(), -1, Some(t.flush_delay)), Ok(socket::Ready::First)));
+                if !more_coming && transport.send(&[&std::mem::take(&mut pending)], true).is_err() {
                     return Relay::Done(ffi::OK);
                 }
             }
