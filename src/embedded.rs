@@ -38,6 +38,8 @@ struct Effective {
     pass_apache_request: bool,
     error_override: bool,
     ignore_activity: bool,
+    trusted_proxy_headers: Option<Vec<String>>,
+    trusted_proxies: Vec<crate::wsgi::proxy::Network>,
     restrict_process: Option<Vec<String>>,
     case_sensitive: bool,
 }
@@ -73,6 +75,8 @@ impl Effective {
             pass_apache_request: dir.pass_apache_request.unwrap_or(false),
             error_override: dir.error_override.unwrap_or(false),
             ignore_activity: dir.ignore_activity.unwrap_or(false),
+            trusted_proxy_headers: dir.trusted_proxy_headers.clone(),
+            trusted_proxies: dir.trusted_proxies.clone().unwrap_or_default(),
             restrict_process: dir.restrict_process,
             case_sensitive: server_config_of(r.server()).case_sensitive(),
         }
@@ -241,7 +245,24 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
     if let Some(id) = r.connection_log_id() {
         vars.push(own("mod_wsgi.connection_id", id.to_string()));
     }
+    if let Some(trusted) = &settings.trusted_proxy_headers {
+        https = apply_proxy_headers(&mut vars, trusted, &settings.trusted_proxies, https);
+    }
     (vars, https, script_name)
+}
+
+/// WSGITrustedProxyHeaders: only when configured, so the usual path does not pay for it.
+fn apply_proxy_headers(vars: &mut Vec<Var<'_>>, trusted: &[String], proxies: &[crate::wsgi::proxy::Network], https: bool) -> bool {
+    let latin1 = |b: &[u8]| b.iter().map(|&c| c as char).collect::<String>();
+    let mut env: Vec<(String, String)> = vars.iter().map(|(k, v)| (latin1(k), latin1(v))).collect();
+    let peer = env.iter().find(|(k, _)| k == "REMOTE_ADDR").map(|(_, v)| v.clone()).unwrap_or_default();
+    let applied = crate::wsgi::proxy::apply(&mut env, trusted, proxies, &peer);
+    if let Some(mount) = applied.mount_point {
+        env.push(("mod_wsgi.mount_point".into(), mount));
+    }
+    let to_bytes = |s: String| -> Vec<u8> { s.chars().map(|c| c as u32 as u8).collect() };
+    *vars = env.into_iter().map(|(k, v)| (Cow::Owned(to_bytes(k)), Cow::Owned(to_bytes(v)))).collect();
+    applied.https.unwrap_or(https)
 }
 
 fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective, vars: &[Var<'_>], https: bool) -> i32 {

@@ -129,7 +129,7 @@ def test_server_only_directives_are_refused_elsewhere(configtest, fragment, need
 
 
 @pytest.mark.parametrize("directive", [
-    "WSGITrustedProxyHeaders X-Forwarded-For",
+    "WSGIDispatchScript /tmp/dispatch.py",
     "WSGITelemetryService unix:/tmp/telemetry.sock",
 ])
 def test_not_yet_implemented_directive_is_named(configtest, directive):

@@ -131,7 +131,7 @@ fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: boo
         }
         Parsed::Dir(d) => {
             let target = if scope == Scope::Directory { dir_config_from(mconfig) } else { &mut server.dir };
-            *target = DirSettings::merged(target, &d);
+            target.add_directive(&d);
         }
         Parsed::Python(p) => server.python.apply(p),
         Parsed::Interp(i) => match (in_block, server.options_blocks.last_mut()) {

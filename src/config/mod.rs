@@ -78,6 +78,9 @@ pub struct DirSettings {
     pub pass_apache_request: Option<bool>,
     pub error_override: Option<bool>,
     pub ignore_activity: Option<bool>,
+    /// WSGITrustedProxyHeaders (header names) and WSGITrustedProxies (peers allowed to set them).
+    pub trusted_proxy_headers: Option<Vec<String>>,
+    pub trusted_proxies: Option<Vec<crate::wsgi::proxy::Network>>,
     /// WSGIRestrictProcess: the process groups allowed here ("" = embedded).
     pub restrict_process: Option<Vec<String>>,
     /// Overlaid by name: a deeper scope's definition replaces the outer one.
@@ -102,9 +105,24 @@ impl DirSettings {
             pass_apache_request: over.pass_apache_request.or(base.pass_apache_request),
             error_override: over.error_override.or(base.error_override),
             ignore_activity: over.ignore_activity.or(base.ignore_activity),
+            trusted_proxy_headers: over.trusted_proxy_headers.clone().or_else(|| base.trusted_proxy_headers.clone()),
+            trusted_proxies: over.trusted_proxies.clone().or_else(|| base.trusted_proxies.clone()),
             restrict_process: over.restrict_process.clone().or_else(|| base.restrict_process.clone()),
             handler_scripts,
         }
+    }
+
+    /// Folds one more directive of the same scope in: like `merged`, but repeated
+    /// WSGITrustedProxyHeaders / WSGITrustedProxies lines add to the list.
+    pub fn add_directive(&mut self, d: &DirSettings) {
+        let mut next = DirSettings::merged(self, d);
+        if let (Some(old), Some(new)) = (&self.trusted_proxy_headers, &d.trusted_proxy_headers) {
+            next.trusted_proxy_headers = Some(old.iter().chain(new).cloned().collect());
+        }
+        if let (Some(old), Some(new)) = (&self.trusted_proxies, &d.trusted_proxies) {
+            next.trusted_proxies = Some(old.iter().chain(new).cloned().collect());
+        }
+        *self = next;
     }
 
     pub fn handler_script(&self, name: &str) -> Option<&HandlerScript> {
@@ -509,6 +527,22 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
         "WSGIErrorOverride" => {
             let v = flag()?;
             dir(&|d| d.error_override = Some(v))
+        }
+        "WSGITrustedProxyHeaders" => {
+            if words.is_empty() {
+                return Err(usage());
+            }
+            for w in &words {
+                crate::wsgi::proxy::check_header(w)?;
+            }
+            dir(&|d| d.trusted_proxy_headers = Some(words.clone()))
+        }
+        "WSGITrustedProxies" => {
+            if words.is_empty() {
+                return Err(usage());
+            }
+            let nets = words.iter().map(|w| crate::wsgi::proxy::Network::parse(w)).collect::<Result<Vec<_>, _>>()?;
+            dir(&|d| d.trusted_proxies = Some(nets.clone()))
         }
         "WSGIIgnoreActivity" => {
             let v = flag()?;

@@ -55,7 +55,6 @@ impl DirectiveSpec {
 }
 
 const HOOKS: Status = Status::NotYet("Python access, authentication and dispatch hooks");
-const PROXY: Status = Status::NotYet("trusted proxy headers");
 const TELEMETRY: Status = Status::NotYet("telemetry");
 
 macro_rules! d {
@@ -78,6 +77,8 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIRestrictProcess", SVD, c"GROUP ... (%{GLOBAL} for embedded mode)", Status::Implemented),
     d!(c"WSGISocketRotation", S, c"On|Off", Status::Implemented),
     d!(c"WSGIAcceptMutex", S, c"default|flock|fcntl|sysvsem|posixsem|pthread", Status::Implemented),
+    d!(c"WSGITrustedProxyHeaders", SVDH, c"X-Forwarded-For X-Forwarded-Proto ... (header names)", Status::Implemented),
+    d!(c"WSGITrustedProxies", SVDH, c"IP|CIDR ...", Status::Implemented),
     d!(c"WSGIErrorOverride", SVDH, c"On|Off", Status::Implemented),
     d!(c"WSGIIgnoreActivity", SVDH, c"On|Off", Status::Implemented),
     d!(c"WSGIDaemonProcess", SV, c"NAME [processes=N] [threads=N] [user=NAME] [python-home=DIR] [display-name=%{GROUP}] [option=value ...]", Status::Implemented),
@@ -110,8 +111,6 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIAuthUserScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
     d!(c"WSGIAuthGroupScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
     d!(c"WSGIGroupAuthoritative", D, c"On|Off", HOOKS),
-    d!(c"WSGITrustedProxyHeaders", SVDH, c"HEADER ...", PROXY),
-    d!(c"WSGITrustedProxies", SVDH, c"IP|CIDR ...", PROXY),
     d!(c"WSGITelemetryService", S, c"unix:/path [interval=N]", TELEMETRY),
     d!(c"WSGISlowRequests", S, c"seconds", TELEMETRY),
     d!(c"WSGITelemetryOptions", S, c"flags", TELEMETRY),

@@ -187,3 +187,15 @@ fn vhost_merge_puts_its_aliases_first() {
     assert_eq!(merged.dir.script_reloading, Some(true));
     assert_eq!(merged.dir.pass_authorization, Some(true));
 }
+
+#[test]
+fn trusted_proxy_directives_add_up_in_one_scope() {
+    let mut d = DirSettings::default();
+    d.add_directive(&dir_of(parse_directive("WSGITrustedProxyHeaders", "X-Forwarded-For", Scope::Server).unwrap()));
+    d.add_directive(&dir_of(parse_directive("WSGITrustedProxyHeaders", "X-Forwarded-Proto", Scope::Server).unwrap()));
+    assert_eq!(d.trusted_proxy_headers, Some(vec!["X-Forwarded-For".to_string(), "X-Forwarded-Proto".to_string()]));
+    assert!(parse_directive("WSGITrustedProxyHeaders", "X-Evil", Scope::Server).is_err());
+    assert!(parse_directive("WSGITrustedProxies", "10.0.0.0/8 ::1", Scope::Directory).is_ok());
+    let err = parse_directive("WSGITrustedProxies", "10.0.0.0/40", Scope::Server).unwrap_err();
+    assert!(err.contains("CIDR"), "{err}");
+}

@@ -1,0 +1,226 @@
+//! Trusted proxy headers (WSGITrustedProxyHeaders / WSGITrustedProxies, reference §3.4):
+//! headers a front-end proxy sets to describe the original request, applied to the environ
+//! only when named trusted, and only from a trusted peer when a proxy list is given.
+
+use std::net::IpAddr;
+
+/// Each category: the environ keys of its synonyms.
+const CLIENT: &[&str] = &["HTTP_X_FORWARDED_FOR", "HTTP_X_CLIENT_IP", "HTTP_X_REAL_IP"];
+const HOST: &[&str] = &["HTTP_X_FORWARDED_HOST", "HTTP_X_HOST"];
+const SERVER: &[&str] = &["HTTP_X_FORWARDED_SERVER"];
+const PORT: &[&str] = &["HTTP_X_FORWARDED_PORT"];
+const SCRIPT: &[&str] = &["HTTP_X_SCRIPT_NAME", "HTTP_X_FORWARDED_SCRIPT_NAME"];
+const SCHEME: &[&str] = &["HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_SCHEME", "HTTP_X_SCHEME"];
+const HTTPS_FLAG: &[&str] = &["HTTP_X_FORWARDED_HTTPS", "HTTP_X_FORWARDED_SSL", "HTTP_X_HTTPS"];
+const CATEGORIES: &[&[&str]] = &[CLIENT, HOST, SERVER, PORT, SCRIPT, SCHEME, HTTPS_FLAG];
+
+/// `X-Forwarded-For` -> `HTTP_X_FORWARDED_FOR`.
+pub fn environ_key(header: &str) -> String {
+    format!("HTTP_{}", header.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// A header name a user may list: one of the synonyms above.
+pub fn check_header(header: &str) -> Result<(), String> {
+    let key = environ_key(header);
+    if CATEGORIES.iter().any(|c| c.contains(&key.as_str())) {
+        Ok(())
+    } else {
+        Err(format!(
+            "WSGITrustedProxyHeaders: '{header}' is not a proxy header mod_wsgi knows; use X-Forwarded-For, X-Client-IP, X-Real-IP, X-Forwarded-Host, X-Host, X-Forwarded-Server, X-Forwarded-Port, X-Script-Name, X-Forwarded-Script-Name, X-Forwarded-Proto, X-Forwarded-Scheme, X-Scheme, X-Forwarded-HTTPS, X-Forwarded-SSL or X-HTTPS"
+        ))
+    }
+}
+
+/// An address or CIDR block from WSGITrustedProxies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn parse(s: &str) -> Result<Network, String> {
+        let bad = || format!("WSGITrustedProxies: '{s}' is not an IP address or CIDR block (e.g. 10.0.0.0/8, ::1)");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Network { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        let (a, b, bits) = match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) as u128, u32::from(*b) as u128, 32u32),
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(*b), 128u32),
+            _ => return false,
+        };
+        let shift = bits - self.prefix as u32;
+        if shift >= bits { true } else { (a >> shift) == (b >> shift) }
+    }
+}
+
+/// What trusting the proxy headers changed, beyond the environ entries themselves.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Some(true/false) when a scheme header decided https.
+    pub https: Option<bool>,
+    /// `mod_wsgi.mount_point`, when a script-name header set SCRIPT_NAME.
+    pub mount_point: Option<String>,
+}
+
+fn get<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn set(env: &mut Vec<(String, String)>, key: &str, value: String) {
+    match env.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) => entry.1 = value,
+        None => env.push((key.to_string(), value)),
+    }
+}
+
+/// Applies the trusted headers to `env` for a request from `peer`.
+pub fn apply(env: &mut Vec<(String, String)>, trusted: &[String], proxies: &[Network], peer: &str) -> Applied {
+    let trusted_keys: Vec<String> = trusted.iter().map(|h| environ_key(h)).collect();
+    let peer_ip: Option<IpAddr> = peer.parse().ok();
+    let peer_trusted = proxies.is_empty() || peer_ip.is_some_and(|ip| proxies.iter().any(|n| n.contains(&ip)));
+    let mut applied = Applied::default();
+    for category in CATEGORIES {
+        let Some(key) = category.iter().find(|k| trusted_keys.iter().any(|t| t == *k)) else { continue };
+        // The other synonyms of a trusted category never reach the application: it could not
+        // tell a spoofed one from the real one.
+        env.retain(|(k, _)| k == key || !category.contains(&k.as_str()));
+        if !peer_trusted {
+            env.retain(|(k, _)| k != key);
+            continue;
+        }
+        let Some(value) = get(env, key).map(str::to_string) else { continue };
+        match *category {
+            c if c == CLIENT => {
+                let client = if *key == "HTTP_X_FORWARDED_FOR" { forwarded_client(&value, proxies, env, key) } else { value.trim().to_string() };
+                if !client.is_empty() {
+                    set(env, "REMOTE_ADDR", client);
+                }
+            }
+            c if c == HOST => set(env, "HTTP_HOST", value.trim().to_string()),
+            c if c == SERVER => set(env, "SERVER_NAME", value.trim().to_string()),
+            c if c == PORT => set(env, "SERVER_PORT", value.trim().to_string()),
+            c if c == SCRIPT => {
+                let script = value.trim().trim_end_matches('/').to_string();
+                set(env, "SCRIPT_NAME", script.clone());
+                applied.mount_point = Some(script);
+            }
+            c if c == SCHEME => match value.trim().to_ascii_lowercase().as_str() {
+                "https" => applied.https = Some(true),
+                "http" => applied.https = Some(false),
+                _ => {}
+            },
+            _ => match value.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => applied.https = Some(true),
+                "off" | "false" | "0" => applied.https = Some(false),
+                _ => {}
+            },
+        }
+    }
+    applied
+}
+
+/// X-Forwarded-For: without a proxy list the first address; with one, walking from the right
+/// past trusted proxies, the first untrusted address (and the header is cut there).
+fn forwarded_client(value: &str, proxies: &[Network], env: &mut Vec<(String, String)>, key: &str) -> String {
+    let hops: Vec<&str> = value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if proxies.is_empty() {
+        return hops.first().map(|s| s.to_string()).unwrap_or_default();
+    }
+    let untrusted = hops.iter().rposition(|h| !h.parse::<IpAddr>().is_ok_and(|ip| proxies.iter().any(|n| n.contains(&ip))));
+    let index = untrusted.unwrap_or(0);
+    if let Some(first) = hops.get(index) {
+        set(env, key, hops[..=index].join(", "));
+        return first.to_string();
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn networks() {
+        let n = Network::parse("10.0.0.0/8").unwrap();
+        assert!(n.contains(&"10.1.2.3".parse().unwrap()));
+        assert!(!n.contains(&"11.0.0.1".parse().unwrap()));
+        assert!(Network::parse("127.0.0.1").unwrap().contains(&"127.0.0.1".parse().unwrap()));
+        assert!(Network::parse("::1").unwrap().contains(&"::1".parse().unwrap()));
+        assert!(!Network::parse("::1").unwrap().contains(&"127.0.0.1".parse().unwrap()));
+        assert!(Network::parse("10.0.0.0/33").is_err());
+        assert!(Network::parse("example.org").is_err());
+        assert!(Network::parse("0.0.0.0/0").unwrap().contains(&"8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn header_names() {
+        assert!(check_header("X-Forwarded-For").is_ok());
+        assert!(check_header("x-forwarded-proto").is_ok());
+        assert!(check_header("X-Evil").unwrap_err().contains("X-Forwarded-For"));
+    }
+
+    #[test]
+    fn forwarded_for_without_proxy_list_takes_the_first_and_drops_synonyms() {
+        let mut e = env(&[("REMOTE_ADDR", "127.0.0.1"), ("HTTP_X_FORWARDED_FOR", "1.2.3.4, 10.0.0.1"), ("HTTP_X_REAL_IP", "6.6.6.6")]);
+        apply(&mut e, &["X-Forwarded-For".into()], &[], "127.0.0.1");
+        assert_eq!(get(&e, "REMOTE_ADDR"), Some("1.2.3.4"));
+        assert_eq!(get(&e, "HTTP_X_REAL_IP"), None);
+    }
+
+    #[test]
+    fn forwarded_for_with_proxy_list_walks_from_the_right() {
+        let proxies = vec![Network::parse("10.0.0.0/8").unwrap(), Network::parse("127.0.0.1").unwrap()];
+        let mut e = env(&[("REMOTE_ADDR", "127.0.0.1"), ("HTTP_X_FORWARDED_FOR", "6.6.6.6, 1.2.3.4, 10.0.0.2")]);
+        apply(&mut e, &["X-Forwarded-For".into()], &proxies, "127.0.0.1");
+        assert_eq!(get(&e, "REMOTE_ADDR"), Some("1.2.3.4"));
+        assert_eq!(get(&e, "HTTP_X_FORWARDED_FOR"), Some("6.6.6.6, 1.2.3.4"));
+    }
+
+    #[test]
+    fn untrusted_peer_changes_nothing_and_loses_the_headers() {
+        let proxies = vec![Network::parse("10.0.0.0/8").unwrap()];
+        let mut e = env(&[("REMOTE_ADDR", "8.8.8.8"), ("HTTP_X_FORWARDED_FOR", "1.2.3.4"), ("HTTP_X_CLIENT_IP", "5.5.5.5"), ("HTTP_X_OTHER", "kept")]);
+        let applied = apply(&mut e, &["X-Forwarded-For".into()], &proxies, "8.8.8.8");
+        assert_eq!(applied, Applied::default());
+        assert_eq!(get(&e, "REMOTE_ADDR"), Some("8.8.8.8"));
+        assert_eq!(get(&e, "HTTP_X_FORWARDED_FOR"), None);
+        assert_eq!(get(&e, "HTTP_X_CLIENT_IP"), None);
+        assert_eq!(get(&e, "HTTP_X_OTHER"), Some("kept"));
+    }
+
+    #[test]
+    fn host_port_script_and_scheme() {
+        let mut e = env(&[
+            ("HTTP_HOST", "backend:8000"),
+            ("HTTP_X_FORWARDED_HOST", "www.example.org"),
+            ("HTTP_X_FORWARDED_PORT", "443"),
+            ("HTTP_X_SCRIPT_NAME", "/app/"),
+            ("SCRIPT_NAME", ""),
+            ("HTTP_X_FORWARDED_PROTO", "https"),
+        ]);
+        let trusted: Vec<String> = ["X-Forwarded-Host", "X-Forwarded-Port", "X-Script-Name", "X-Forwarded-Proto"].iter().map(|s| s.to_string()).collect();
+        let applied = apply(&mut e, &trusted, &[], "127.0.0.1");
+        assert_eq!(get(&e, "HTTP_HOST"), Some("www.example.org"));
+        assert_eq!(get(&e, "SERVER_PORT"), Some("443"));
+        assert_eq!(get(&e, "SCRIPT_NAME"), Some("/app"));
+        assert_eq!(applied, Applied { https: Some(true), mount_point: Some("/app".into()) });
+        let mut e = env(&[("HTTP_X_FORWARDED_SSL", "off")]);
+        assert_eq!(apply(&mut e, &["X-Forwarded-SSL".into()], &[], "127.0.0.1").https, Some(false));
+    }
+}
