@@ -14,6 +14,7 @@
 #include <mpm_common.h>
 #include <unixd.h>
 #include <ap_listen.h>
+#include <mod_auth.h>
 #include <apr_strings.h>
 #include <apr_buckets.h>
 #include <apr_file_io.h>

@@ -120,7 +120,26 @@ pub fn handle(r: Request) -> i32 {
             FileKind::Regular | FileKind::Other => {}
         }
     }
-    let settings = Effective::resolve(r, alias, dir, target);
+    let dispatch = dir.dispatch_script.clone();
+    let mut settings = Effective::resolve(r, alias, dir, target);
+    // WSGIDispatchScript decides last (reference §5.5): it may move the request to another
+    // process group, interpreter or callable.
+    if let Some(hook) = dispatch {
+        match crate::access::dispatch(r, &hook) {
+            Ok(d) => {
+                if let Some(pg) = d.process_group {
+                    settings.process_group = Some(GroupSpec::parse(&pg));
+                }
+                if let Some(ag) = d.application_group {
+                    settings.application_group = Some(GroupSpec::parse(&ag));
+                }
+                if let Some(c) = d.callable_object {
+                    settings.callable_object = c;
+                }
+            }
+            Err(()) => return ffi::HTTP_INTERNAL_SERVER_ERROR,
+        }
+    }
     if let Err(status) = r.setup_body(settings.chunked_request) {
         if status == ffi::HTTP_LENGTH_REQUIRED {
             r.log(Level::Error, "Chunked request bodies are not enabled (WSGIChunkedRequest On to accept them)");

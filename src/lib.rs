@@ -5,12 +5,14 @@
 //! - `config`: directive parsing and merging, pure.
 //! - `mapping`: which WSGIScriptAlias serves a URI.
 //! - `embedded`: the handler running WSGI apps inside the Apache child.
+//! - `access`: Python access, authentication, group and dispatch hooks.
 //! - `wsgi`: the WSGI core, transport-independent.
 //! - `python`: interpreter lifecycle, thread states, native callables, script loading.
 //! - `daemon`: daemon mode (pools, supervisor, worker processes, wire protocol, proxying).
 //! - `lifecycle`: startup checks and Python in each child.
 //! - `sys`: thin libc wrappers (processes, privileges, sockets).
 
+pub mod access;
 pub mod apache;
 pub mod config;
 pub mod daemon;

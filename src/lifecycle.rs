@@ -123,7 +123,10 @@ fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<glue::Glue,
 fn embedded_python_needed(s: *mut ffi::server_rec) -> bool {
     let config = server_config_of(s);
     !config.switches.restrict_embedded.unwrap_or(false)
-        || server::all_servers(s).into_iter().any(|v| !server_config_of(v).import_scripts.is_empty())
+        || crate::apache::commands::hook_scripts_used()
+        || server::all_servers(s)
+            .into_iter()
+            .any(|v| server_config_of(v).import_scripts.iter().any(|i| i.process_group == GroupSpec::Global))
 }
 
 /// Starts Python in a new Apache child. Returns whether it is running (to stop it at exit).

@@ -129,7 +129,7 @@ def test_server_only_directives_are_refused_elsewhere(configtest, fragment, need
 
 
 @pytest.mark.parametrize("directive", [
-    "WSGIDispatchScript /tmp/dispatch.py",
+    "WSGISlowRequests 10",
     "WSGITelemetryService unix:/tmp/telemetry.sock",
 ])
 def test_not_yet_implemented_directive_is_named(configtest, directive):

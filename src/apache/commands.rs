@@ -16,9 +16,18 @@ static IN_OPTIONS_BLOCK: AtomicBool = AtomicBool::new(false);
 /// WSGIDaemonProcess names seen in this configuration pass (names are server-wide).
 static DAEMON_NAMES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
+/// Whether any access/auth/dispatch script is configured (Apache children then need Python
+/// even with WSGIRestrictEmbedded On).
+static HOOK_SCRIPTS_USED: AtomicBool = AtomicBool::new(false);
+
+pub fn hook_scripts_used() -> bool {
+    HOOK_SCRIPTS_USED.load(Ordering::Relaxed)
+}
+
 /// Called before each configuration pass.
 pub fn forget_previous_pass() {
     DAEMON_NAMES.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    HOOK_SCRIPTS_USED.store(false, Ordering::Relaxed);
 }
 
 const N: usize = table::DIRECTIVES.len();
@@ -38,15 +47,14 @@ const fn req_override(spec: &table::DirectiveSpec) -> i32 {
         // "not allowed here".
         return ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_ALL;
     }
-    let mut o = 0;
-    if c.server || c.vhost {
-        o |= ffi::RSRC_CONF;
-    }
-    if c.directory {
-        o |= ffi::ACCESS_CONF;
-    }
+    // Any section of the main config reaches our parser, whose message says where the
+    // directive belongs; in .htaccess the AllowOverride classes decide, as usual.
+    let mut o = ffi::RSRC_CONF | ffi::ACCESS_CONF;
     if c.htaccess_fileinfo {
         o |= ffi::OR_FILEINFO;
+    }
+    if c.htaccess_authconfig {
+        o |= ffi::OR_AUTHCFG;
     }
     o
 }
@@ -130,6 +138,9 @@ fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: boo
             server.aliases.push(ScriptAlias { matcher, target, options, origin: origin_of(cmd) });
         }
         Parsed::Dir(d) => {
+            if d.uses_hook_scripts() {
+                HOOK_SCRIPTS_USED.store(true, Ordering::Relaxed);
+            }
             let target = if scope == Scope::Directory { dir_config_from(mconfig) } else { &mut server.dir };
             target.add_directive(&d);
         }

@@ -1,6 +1,7 @@
 //! The only place that touches Apache's C types: safe wrappers over request_rec, pools,
 //! tables, brigades, logging and cmd_parms.
 
+pub mod auth;
 pub mod commands;
 pub mod ffi;
 pub mod hooks;

@@ -82,7 +82,8 @@ unsafe impl Sync for HookOrder {}
 /// Run after mod_alias, so a plain `Alias` wins over WSGIScriptAlias (mod_wsgi's order).
 static AFTER_ALIAS: HookOrder = HookOrder([c"mod_alias.c".as_ptr(), ptr::null()]);
 
-unsafe extern "C" fn register_hooks(_pool: *mut ffi::apr_pool_t) {
+unsafe extern "C" fn register_hooks(pool: *mut ffi::apr_pool_t) {
+    super::auth::register(pool);
     // SAFETY: registering hook functions with Apache during register_hooks, as the API expects; the predecessor list is a 'static NULL-terminated array.
     unsafe {
         ffi::ap_hook_pre_config(Some(hooks::pre_config), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);

@@ -152,6 +152,22 @@ impl Request {
         }
     }
 
+    /// The client's address (mod_remoteip's view when it is loaded).
+    pub fn client_ip(&self) -> &str {
+        cstr_opt(self.rec().useragent_ip).unwrap_or("")
+    }
+
+    /// Sets the authenticated user (a check_password() that returned a name).
+    pub fn set_user(&self, user: &str) {
+        let u = pstrdup(self.pool(), user);
+        // SAFETY: the string lives in the request pool, as Apache expects of r->user.
+        unsafe { (*self.r).user = u };
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        cstr_opt(self.rec().user)
+    }
+
     /// The server's `Timeout` (for I/O with daemon processes).
     pub fn server_timeout(&self) -> std::time::Duration {
         // SAFETY: every request has its server_rec.

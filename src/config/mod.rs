@@ -56,6 +56,14 @@ pub struct ScriptAlias {
     pub origin: Origin,
 }
 
+/// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript / WSGIDispatchScript: a script
+/// with hook functions, run in the Apache child (main interpreter unless application-group=).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookScript {
+    pub path: String,
+    pub application_group: Option<GroupSpec>,
+}
+
 /// WSGIHandlerScript: requests whose Apache handler is `name` run `handle_request` in `path`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandlerScript {
@@ -85,6 +93,12 @@ pub struct DirSettings {
     pub restrict_process: Option<Vec<String>>,
     /// Overlaid by name: a deeper scope's definition replaces the outer one.
     pub handler_scripts: Vec<HandlerScript>,
+    pub access_script: Option<HookScript>,
+    pub auth_user_script: Option<HookScript>,
+    pub auth_group_script: Option<HookScript>,
+    pub dispatch_script: Option<HookScript>,
+    /// WSGIGroupAuthoritative: parsed; no effect in Apache 2.4 (as in mod_wsgi).
+    pub group_authoritative: Option<bool>,
 }
 
 impl DirSettings {
@@ -109,6 +123,11 @@ impl DirSettings {
             trusted_proxies: over.trusted_proxies.clone().or_else(|| base.trusted_proxies.clone()),
             restrict_process: over.restrict_process.clone().or_else(|| base.restrict_process.clone()),
             handler_scripts,
+            access_script: over.access_script.clone().or_else(|| base.access_script.clone()),
+            auth_user_script: over.auth_user_script.clone().or_else(|| base.auth_user_script.clone()),
+            auth_group_script: over.auth_group_script.clone().or_else(|| base.auth_group_script.clone()),
+            dispatch_script: over.dispatch_script.clone().or_else(|| base.dispatch_script.clone()),
+            group_authoritative: over.group_authoritative.or(base.group_authoritative),
         }
     }
 
@@ -123,6 +142,10 @@ impl DirSettings {
             next.trusted_proxies = Some(old.iter().chain(new).cloned().collect());
         }
         *self = next;
+    }
+
+    pub fn uses_hook_scripts(&self) -> bool {
+        self.access_script.is_some() || self.auth_user_script.is_some() || self.auth_group_script.is_some() || self.dispatch_script.is_some()
     }
 
     pub fn handler_script(&self, name: &str) -> Option<&HandlerScript> {
@@ -528,6 +551,24 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
             let v = flag()?;
             dir(&|d| d.error_override = Some(v))
         }
+        "WSGIAccessScript" | "WSGIAuthUserScript" | "WSGIAuthGroupScript" | "WSGIDispatchScript" => {
+            if words.is_empty() {
+                return Err(usage());
+            }
+            let options = parse_options(spec.name(), &words[1..], HOOK_OPTIONS)?;
+            let hook = HookScript { path: words[0].clone(), application_group: options.application_group };
+            let name = spec.name();
+            dir(&|d| match name {
+                "WSGIAccessScript" => d.access_script = Some(hook.clone()),
+                "WSGIAuthUserScript" => d.auth_user_script = Some(hook.clone()),
+                "WSGIAuthGroupScript" => d.auth_group_script = Some(hook.clone()),
+                _ => d.dispatch_script = Some(hook.clone()),
+            })
+        }
+        "WSGIGroupAuthoritative" => {
+            let v = flag()?;
+            dir(&|d| d.group_authoritative = Some(v))
+        }
         "WSGITrustedProxyHeaders" => {
             if words.is_empty() {
                 return Err(usage());
@@ -567,7 +608,7 @@ fn check_scope(spec: &table::DirectiveSpec, scope: Scope) -> Result<(), String> 
     let allowed = match scope {
         Scope::Server => c.server,
         Scope::VirtualHost => c.vhost,
-        Scope::Directory => c.directory || c.htaccess_fileinfo,
+        Scope::Directory => c.directory || c.htaccess_fileinfo || c.htaccess_authconfig,
     };
     if allowed {
         return Ok(());
@@ -614,6 +655,7 @@ const HANDLER_OPTIONS: OptionSet = OptionSet {
 const IMPORT_OPTIONS: OptionSet =
     OptionSet { accepted: "process-group=NAME, application-group=NAME", pass_authorization: false, ..HANDLER_OPTIONS };
 const BLOCK_OPTIONS: OptionSet = IMPORT_OPTIONS;
+const HOOK_OPTIONS: OptionSet = OptionSet { accepted: "application-group=NAME", process_group: false, ..IMPORT_OPTIONS };
 
 fn parse_options(directive: &str, words: &[String], set: OptionSet) -> Result<AliasOptions, String> {
     let mut options = AliasOptions::default();

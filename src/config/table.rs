@@ -10,6 +10,8 @@ pub struct Contexts {
     pub directory: bool,
     /// Allowed in .htaccess under `AllowOverride FileInfo`.
     pub htaccess_fileinfo: bool,
+    /// Allowed in .htaccess under `AllowOverride AuthConfig`.
+    pub htaccess_authconfig: bool,
 }
 
 /// Directives that may also appear inside `<WSGIInterpreterOptions>`.
@@ -23,11 +25,12 @@ pub const INTERPRETER_OPTIONS: &[&str] = &[
     "WSGIRestrictSignal",
 ];
 
-const S: Contexts = Contexts { server: true, vhost: false, directory: false, htaccess_fileinfo: false };
-const SV: Contexts = Contexts { server: true, vhost: true, directory: false, htaccess_fileinfo: false };
-const SVD: Contexts = Contexts { server: true, vhost: true, directory: true, htaccess_fileinfo: false };
-const SVDH: Contexts = Contexts { server: true, vhost: true, directory: true, htaccess_fileinfo: true };
-const D: Contexts = Contexts { server: false, vhost: false, directory: true, htaccess_fileinfo: false };
+const S: Contexts = Contexts { server: true, vhost: false, directory: false, htaccess_fileinfo: false, htaccess_authconfig: false };
+const SV: Contexts = Contexts { vhost: true, ..S };
+const SVD: Contexts = Contexts { directory: true, ..SV };
+const SVDH: Contexts = Contexts { htaccess_fileinfo: true, ..SVD };
+/// <Directory>/<Location> and .htaccess with AllowOverride AuthConfig.
+const DA: Contexts = Contexts { server: false, vhost: false, directory: true, htaccess_fileinfo: false, htaccess_authconfig: true };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -54,7 +57,6 @@ impl DirectiveSpec {
     }
 }
 
-const HOOKS: Status = Status::NotYet("Python access, authentication and dispatch hooks");
 const TELEMETRY: Status = Status::NotYet("telemetry");
 
 macro_rules! d {
@@ -77,6 +79,11 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIRestrictProcess", SVD, c"GROUP ... (%{GLOBAL} for embedded mode)", Status::Implemented),
     d!(c"WSGISocketRotation", S, c"On|Off", Status::Implemented),
     d!(c"WSGIAcceptMutex", S, c"default|flock|fcntl|sysvsem|posixsem|pthread", Status::Implemented),
+    d!(c"WSGIDispatchScript", SVD, c"/path/script.py [application-group=NAME]", Status::Implemented),
+    d!(c"WSGIAccessScript", DA, c"/path/script.py [application-group=NAME]", Status::Implemented),
+    d!(c"WSGIAuthUserScript", DA, c"/path/script.py [application-group=NAME]", Status::Implemented),
+    d!(c"WSGIAuthGroupScript", DA, c"/path/script.py [application-group=NAME]", Status::Implemented),
+    d!(c"WSGIGroupAuthoritative", DA, c"On|Off", Status::Implemented),
     d!(c"WSGITrustedProxyHeaders", SVDH, c"X-Forwarded-For X-Forwarded-Proto ... (header names)", Status::Implemented),
     d!(c"WSGITrustedProxies", SVDH, c"IP|CIDR ...", Status::Implemented),
     d!(c"WSGIErrorOverride", SVDH, c"On|Off", Status::Implemented),
@@ -106,11 +113,6 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIServerMetrics", S, c"On|Off", Status::Implemented),
     d!(c"WSGIVerboseDebugging", S, c"On|Off", Status::Implemented),
     // Recognised, not implemented yet.
-    d!(c"WSGIDispatchScript", SVD, c"/path/script.py [application-group=NAME]", HOOKS),
-    d!(c"WSGIAccessScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
-    d!(c"WSGIAuthUserScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
-    d!(c"WSGIAuthGroupScript", D, c"/path/script.py [application-group=NAME]", HOOKS),
-    d!(c"WSGIGroupAuthoritative", D, c"On|Off", HOOKS),
     d!(c"WSGITelemetryService", S, c"unix:/path [interval=N]", TELEMETRY),
     d!(c"WSGISlowRequests", S, c"seconds", TELEMETRY),
     d!(c"WSGITelemetryOptions", S, c"flags", TELEMETRY),

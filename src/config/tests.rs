@@ -69,8 +69,8 @@ fn not_yet_implemented_directives_are_named() {
     let err = parse_directive("WSGIDaemonProcess", "web proceses=2", Scope::Server).unwrap_err();
     assert!(err.contains("Invalid option 'proceses=2'"), "{err}");
     assert!(matches!(parse_directive("WSGIDaemonProcess", "web processes=2", Scope::Server), Ok(Parsed::Daemon(_))));
-    let err = parse_directive("WSGIAccessScript", "/x.py", Scope::Directory).unwrap_err();
-    assert!(err.starts_with("WSGIAccessScript is recognised"), "{err}");
+    let err = parse_directive("WSGITelemetryService", "unix:/x.sock", Scope::Server).unwrap_err();
+    assert!(err.starts_with("WSGITelemetryService is recognised"), "{err}");
 }
 
 #[test]
@@ -198,4 +198,14 @@ fn trusted_proxy_directives_add_up_in_one_scope() {
     assert!(parse_directive("WSGITrustedProxies", "10.0.0.0/8 ::1", Scope::Directory).is_ok());
     let err = parse_directive("WSGITrustedProxies", "10.0.0.0/40", Scope::Server).unwrap_err();
     assert!(err.contains("CIDR"), "{err}");
+}
+
+#[test]
+fn hook_scripts() {
+    let d = dir_of(parse_directive("WSGIAuthUserScript", "/auth.py application-group=auth", Scope::Directory).unwrap());
+    assert_eq!(d.auth_user_script, Some(HookScript { path: "/auth.py".into(), application_group: Some(GroupSpec::Other("auth".into())) }));
+    assert!(d.uses_hook_scripts());
+    assert!(parse_directive("WSGIAccessScript", "/a.py", Scope::Server).unwrap_err().contains("cannot occur"));
+    assert!(parse_directive("WSGIAccessScript", "/a.py process-group=x", Scope::Directory).unwrap_err().contains("Invalid option"));
+    assert!(parse_directive("WSGIDispatchScript", "/d.py", Scope::Server).is_ok());
 }
