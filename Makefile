@@ -2,6 +2,7 @@
 #
 #   make run     install what is missing, build, serve the conf.d example on 127.0.0.1:8000
 #   make test    install what is missing, build, run unit and integration tests
+#   make bench   install what is missing, build, benchmark against mod_wsgi 6 (bench/)
 #
 # Every target first installs missing Debian packages (as root; `apt-get
 # update` only when something is missing). cargo comes from rustup
@@ -14,6 +15,7 @@ VENV          ?= /opt/mod_wsgi_rs/venv
 PORT          ?= 8000
 RUN_DIR       ?= /tmp/mod_wsgi_rs-run
 PYTEST_ARGS   ?= -v
+BENCH_ARGS    ?=
 SYSTEM_PYTHON := /usr/bin/python3
 SO            := target/release/libmod_wsgi_rs.so
 APT_PACKAGES  := apache2 apache2-dev libclang-dev python3-dev python3-venv wrk curl \
@@ -32,7 +34,7 @@ endif
 
 LIBEXECDIR = $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 
-.PHONY: deps venv venv-check build check-so install run test unit integration clean help
+.PHONY: deps venv venv-check build check-so install run test unit integration bench clean help
 
 help:
 	@echo "make deps     install missing Debian packages"
@@ -41,6 +43,7 @@ help:
 	@echo "make install  copy the module to $(LIBEXECDIR) and wsgi_rs.{load,conf} to mods-available"
 	@echo "make run      serve the conf.d example on 127.0.0.1:$(PORT) (Ctrl-C stops)"
 	@echo "make test     unit tests (cargo test) and integration tests (pytest, real Apache)"
+	@echo "make bench    A/B benchmark against mod_wsgi 6 -> bench/results.md (BENCH_ARGS=--quick)"
 
 # --------------------------------------------------------------------- deps
 deps:
@@ -124,6 +127,12 @@ unit: deps
 # (e.g. make integration PYTEST_ARGS="-x -q -k environ").
 integration: deps venv
 	"$(VENV)/bin/python" -m pytest $(PYTEST_ARGS) tests/
+
+# -------------------------------------------------------------------- bench
+# Installs mod_wsgi 6 from PyPI into its own venv (bench/run.py, idempotent),
+# then interleaved A/B rounds with wrk; writes bench/results.{md,png,json}.
+bench: deps venv build
+	$(SYSTEM_PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
 	cargo clean
