@@ -86,16 +86,18 @@ build: deps
 	PYO3_PYTHON=$(SYSTEM_PYTHON) cargo build --release
 	@$(MAKE) --no-print-directory check-so
 
-# The module must link Debian's libpython, and nothing from a developer's
-# home (pyenv) that www-data could not read.
+# The module must link Debian's libpython (from /usr/lib or /lib, which www-data
+# can read), with no RPATH/RUNPATH pointing into a developer's private Python.
 check-so:
 	@test -f $(SO) || { echo "$(SO) is missing"; exit 1; }
 	@dyn="$$(readelf -d $(SO))"; \
 	echo "$$dyn" | grep -q 'Shared library: \[libpython3\.11\.so\.1\.0\]' \
 	  || { echo "$(SO) does not link libpython3.11.so.1.0:"; echo "$$dyn" | grep NEEDED; exit 1; }; \
-	if echo "$$dyn" | grep -E '/root|\.pyenv'; then \
-	  echo "$(SO) refers to a path under /root or .pyenv (see above)"; exit 1; fi; \
-	echo "$(SO): links libpython3.11.so.1.0, no private paths"
+	if echo "$$dyn" | grep -E 'RPATH|RUNPATH'; then \
+	  echo "$(SO) carries a library search path (see above); build with PYO3_PYTHON=$(SYSTEM_PYTHON)"; exit 1; fi; \
+	lib="$$(ldd $(SO) | awk '/libpython3\.11\.so\.1\.0/ {print $$3}')"; \
+	case "$$lib" in /usr/lib/*|/lib/*) ;; *) echo "$(SO) resolves libpython to '$$lib', not Debian's"; exit 1;; esac; \
+	echo "$(SO): links Debian's libpython3.11.so.1.0 ($$lib)"
 
 # ------------------------------------------------------------------ install
 install: deps build

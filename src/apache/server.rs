@@ -164,8 +164,7 @@ unsafe extern "C" fn other_child_event(reason: i32, data: *mut std::ffi::c_void,
 pub fn watch_other_child(pool: *mut ffi::apr_pool_t, pid: i32, key: usize, on_event: fn(OtherChildEvent, usize)) -> usize {
     let proc_ = ffi::apr_proc_t { pid, in_: std::ptr::null_mut(), out: std::ptr::null_mut(), err: std::ptr::null_mut() };
     let w = super::pool::pool_box(pool, Watched { proc_, key, on_event });
-    // SAFETY: `w` (and the apr_proc_t inside) lives in `pool`, the same pool APR registers the
-    // entry in, so it outlives the registration.
+    // SAFETY: `w` (and the apr_proc_t inside) lives in `pool`, the same pool APR registers the entry in, so it outlives the registration.
     unsafe { ffi::apr_proc_other_child_register(&mut (*w).proc_, Some(other_child_event), w as *mut std::ffi::c_void, std::ptr::null_mut(), pool) };
     w as usize
 }
