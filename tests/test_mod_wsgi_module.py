@@ -20,6 +20,19 @@ WSGIScriptAlias /api @APPS@/modwsgi_api.wsgi process-group=apipool
 """
 
 
+# One Apache child, so consecutive requests meet the same interpreter (and its event list).
+ONE_CHILD = """\
+<IfModule mpm_event_module>
+    StartServers            1
+    ServerLimit             1
+    MinSpareThreads         1
+    MaxSpareThreads         25
+    ThreadsPerChild         25
+    MaxRequestWorkers       25
+</IfModule>
+"""
+
+
 def get(srv):
     r = requests.get(srv.url("/api"), timeout=30)
     assert r.status_code == 200, r.text[:500]
@@ -28,7 +41,7 @@ def get(srv):
 
 @pytest.mark.parametrize("mode", ["embedded", "daemon"])
 def test_module_api(apache, mode):
-    srv = apache(EMBEDDED if mode == "embedded" else DAEMON)
+    srv = apache(EMBEDDED if mode == "embedded" else DAEMON, mpm_config=ONE_CHILD)
     first = get(srv)
     second = get(srv)
     assert first["attributes"] == sorted([
