@@ -149,7 +149,8 @@ def test_restricted_streams_leave_no_traceback_at_stop(apache):
                  "WSGIScriptAlias /probe @APPS@/interp_probe.wsgi\n")
     assert probe(srv, "/probe", ["stdout"])["stdout"]["ok"] is False
     mark = srv.log_mark()
-    srv.stop()
+    # What happens at exit is the subject, not the hard stop (see harness stop()).
+    srv.stop(graceful=True)
     at_stop = srv.log_since(mark)
     assert "Exception ignored" not in at_stop, at_stop[-3000:]
     assert "access restricted" not in at_stop, at_stop[-3000:]
@@ -263,7 +264,8 @@ def test_atexit_runs_at_stop_by_default(apache, setting):
     global_pids = served_pids(srv, "/global")
     sub_pids = served_pids(srv, "/sub")
     assert not list(srv.markers.glob("atexit-*"))
-    srv.stop()
+    # What happens at exit is the subject, not the hard stop (see harness stop()).
+    srv.stop(graceful=True)
     written = {p.name for p in srv.markers.glob("atexit-*")}
     expected = ({f"atexit-GLOBAL-{p}" for p in global_pids}
                 | {f"atexit-sub-{p}" for p in sub_pids})
@@ -275,7 +277,8 @@ def test_destroy_interpreter_off_skips_atexit(apache):
     served_pids(srv, "/global")
     served_pids(srv, "/sub")
     t0 = time.monotonic()
-    srv.stop()
+    # What happens at exit is the subject, not the hard stop (see harness stop()).
+    srv.stop(graceful=True)
     assert time.monotonic() - t0 < 5
     assert not list(srv.markers.glob("atexit-*"))
 
