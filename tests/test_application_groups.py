@@ -50,20 +50,7 @@ WSGIScriptAlias /flask @APPS@/flask_app.wsgi
 </Location>
 """
 
-# One child process: every request meets the same interpreters, so module
-# state (counters) is deterministic.
-ONE_CHILD = """\
-<IfModule mpm_event_module>
-    StartServers            1
-    ServerLimit             1
-    MinSpareThreads         1
-    MaxSpareThreads         25
-    ThreadLimit             25
-    ThreadsPerChild         25
-    MaxRequestWorkers       25
-    MaxConnectionsPerChild  0
-</IfModule>
-"""
+ONE_CHILD = harness.ONE_EVENT_CHILD
 
 
 @pytest.fixture(scope="module")
@@ -218,17 +205,7 @@ WSGIScriptAlias /sub1 @APPS@/groupinfo.wsgi
 WSGIScriptAlias /sub2 @APPS@/flask_app.wsgi
 """
 
-STRESS_MPM = """\
-<IfModule mpm_event_module>
-    StartServers            1
-    ServerLimit             1
-    MinSpareThreads         1
-    MaxSpareThreads         25
-    ThreadLimit             25
-    ThreadsPerChild         25
-    MaxRequestWorkers       25
-    MaxConnectionsPerChild  0
-</IfModule>
+STRESS_MPM = harness.ONE_EVENT_CHILD + """\
 MaxKeepAliveRequests 0
 """
 

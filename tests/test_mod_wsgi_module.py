@@ -21,16 +21,7 @@ WSGIScriptAlias /api @APPS@/modwsgi_api.wsgi process-group=apipool
 
 
 # One Apache child, so consecutive requests meet the same interpreter (and its event list).
-ONE_CHILD = """\
-<IfModule mpm_event_module>
-    StartServers            1
-    ServerLimit             1
-    MinSpareThreads         1
-    MaxSpareThreads         25
-    ThreadsPerChild         25
-    MaxRequestWorkers       25
-</IfModule>
-"""
+ONE_CHILD = harness.ONE_EVENT_CHILD
 
 
 def get(srv):

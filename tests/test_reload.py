@@ -8,6 +8,8 @@ import time
 import pytest
 import requests
 
+import harness
+
 CONF = """\
 WSGIScriptAlias /reload @APPS@/reloadable.wsgi
 WSGIScriptAlias /noreload @APPS@/reloadable_off.wsgi
@@ -17,18 +19,7 @@ WSGIScriptAlias /noreload @APPS@/reloadable_off.wsgi
 """
 
 # One child process, so "the next request" always meets the same interpreter.
-ONE_CHILD = """\
-<IfModule mpm_event_module>
-    StartServers            1
-    ServerLimit             1
-    MinSpareThreads         1
-    MaxSpareThreads         25
-    ThreadLimit             25
-    ThreadsPerChild         25
-    MaxRequestWorkers       25
-    MaxConnectionsPerChild  0
-</IfModule>
-"""
+ONE_CHILD = harness.ONE_EVENT_CHILD
 
 
 @pytest.fixture

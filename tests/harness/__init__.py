@@ -7,6 +7,7 @@ from .apache import (  # noqa: F401
     APACHE_BIN,
     APPS_DIR,
     REPO,
+    ONE_EVENT_CHILD,
     Apache,
     ApacheError,
     Response,

@@ -51,6 +51,21 @@ CRASH_PATTERNS = re.compile(
 # Apache had to repeat SIGTERM / use SIGKILL on its children at shutdown.
 HANG_PATTERNS = re.compile(r"AH00045|AH00046|still did not exit")
 
+# One event-MPM child of 25 threads: consecutive requests meet the same interpreters, so
+# per-process state (module counters, event lists) is deterministic.
+ONE_EVENT_CHILD = """\
+<IfModule mpm_event_module>
+    StartServers            1
+    ServerLimit             1
+    MinSpareThreads         1
+    MaxSpareThreads         25
+    ThreadLimit             25
+    ThreadsPerChild         25
+    MaxRequestWorkers       25
+    MaxConnectionsPerChild  0
+</IfModule>
+"""
+
 MPM_CONFIG = {
     "event": """\
 <IfModule mpm_event_module>
