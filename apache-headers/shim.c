@@ -22,6 +22,12 @@ void wsgi_shim_brigade_append_transient(apr_bucket_brigade *bb, const char *data
     APR_BRIGADE_INSERT_TAIL(bb, b);
 }
 
+void wsgi_shim_brigade_append_owned(apr_bucket_brigade *bb, char *data, apr_size_t len)
+{
+    apr_bucket *b = apr_bucket_heap_create(data, len, apr_bucket_free, bb->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, b);
+}
+
 void wsgi_shim_brigade_append_flush(apr_bucket_brigade *bb)
 {
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(bb->bucket_alloc));

@@ -10,6 +10,8 @@ void wsgi_shim_log_rerror(const char *file, int line, int module_index, int leve
                           apr_status_t status, const request_rec *r, const char *msg);
 
 void wsgi_shim_brigade_append_transient(apr_bucket_brigade *bb, const char *data, apr_size_t len);
+/* A heap bucket taking ownership of `data`, a block from apr_bucket_alloc on bb's allocator. */
+void wsgi_shim_brigade_append_owned(apr_bucket_brigade *bb, char *data, apr_size_t len);
 void wsgi_shim_brigade_append_flush(apr_bucket_brigade *bb);
 void wsgi_shim_brigade_append_eos(apr_bucket_brigade *bb);
 /* An error bucket: the HTTP/1.1 chunk filter then withholds the last chunk and the connection

@@ -758,6 +758,9 @@ def main():
     ap.add_argument("--modes", nargs="*", choices=MODES, help="only these modes")
     ap.add_argument("--out", default=str(BENCH), help="where results.{md,png,json} go")
     ap.add_argument("--keep", action="store_true", help="keep every ServerRoot and log")
+    ap.add_argument("--serve", nargs=2, metavar=("MODE", "SERVER"),
+                    help="for profiling: start one server (MODE embedded|daemon|static, "
+                         "SERVER ours|mod_wsgi|static), print its URLs, wait for Ctrl-C")
     ap.add_argument("--busy-retries", type=int, default=2,
                     help="measure a cell again (at most this often) when other processes "
                          f"used more than {BUSY} cores during it (default 2)")
@@ -784,9 +787,34 @@ def main():
     shutil.copy2(OURS_SO.resolve(), so_paths["ours"])
     shutil.copy2(mw_so, so_paths["mod_wsgi"])
     try:
-        run_all(args, so_paths, mw_so, mw_config)
+        if args.serve:
+            serve(args.serve, so_paths)
+        else:
+            run_all(args, so_paths, mw_so, mw_config)
     finally:
         shutil.rmtree(snap, ignore_errors=True)
+
+
+def serve(mode_server, so_paths):
+    """Start one bench server and keep it up (attach perf to it meanwhile)."""
+    mode, server = mode_server
+    if mode not in MODES + ["static"] or server not in SERVERS + ["static"]:
+        sys.exit(f"--serve: unknown mode/server {mode} {server}")
+    srv = make_server(Cell(WORKLOADS[0], mode, server), so_paths)
+    srv.start(timeout=60)
+    try:
+        for w in WORKLOADS:
+            path = w.static if server == "static" else w.path
+            if path:
+                log(f"{w.key}: {srv.url(path)}" + (f"  (wrk -s {w.lua})" if w.lua else ""))
+        log(f"Apache parent pid {srv.parent_pid}; Ctrl-C stops it")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop(graceful=True)
+        shutil.rmtree(srv.root, ignore_errors=True)
 
 
 def run_all(args, so_paths, mw_so, mw_config):

@@ -2,6 +2,7 @@
 //! tables, brigades, logging and cmd_parms.
 
 pub mod auth;
+pub mod bucket;
 pub mod commands;
 pub mod ffi;
 pub mod hooks;

@@ -3,7 +3,8 @@
 //! Apache's output filters (the same transport embedded mode uses).
 
 use super::pools::Target;
-use super::wire::{self, Decoder, Frame, Limits, Outcome, Pairs, RejectReason, RequestFlags, RequestHead};
+use super::wire::{self, Decoder, Frame, Limits, Outcome, Pairs, Piece, RejectReason, RequestFlags, RequestHead};
+use crate::apache::bucket::BucketBuffer;
 use crate::apache::ffi;
 use crate::apache::log::Level;
 use crate::apache::request::{ApacheTransport, Request};
@@ -132,6 +133,10 @@ struct Tuning {
     flush_delay: Duration,
 }
 
+/// Bytes read from the daemon socket at a time while waiting for a frame header; the payload
+/// of a large `Body` frame is then read straight into the buffer Apache will send.
+const HEAD_READ: usize = 16 * 1024;
+
 fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, t: &Tuning) -> Relay {
     let (coalesce, error_override, io_timeout) = (t.coalesce, t.error_override, t.io_timeout);
     let mut accepted = false;
@@ -139,16 +144,55 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
     // mod_wsgi's daemon mode: `Location: /path` with status 200 is an internal redirect.
     let mut redirect: Option<String> = None;
     let mut fds: VecDeque<OwnedFd> = VecDeque::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = [0u8; HEAD_READ];
     let mut body = Vec::new();
     let mut head_sent = false;
     let mut consumed = false;
     // Body bytes held back so small responses go out with the end of the response in one pass
-    // (Apache then sets Content-Length, as in embedded mode).
-    let mut pending: Vec<u8> = Vec::new();
+    // (Apache then sets Content-Length, as in embedded mode); sent once `coalesce` are here.
+    let mut pending: Option<BucketBuffer> = None;
     loop {
-        let frame = match decoder.next_frame() {
-            Ok(Some(frame)) => frame,
+        // Payload of a Body frame that is not buffered yet: read it straight into `pending`.
+        if decoder.body_left() > 0 && decoder.buffered() == 0 {
+            let out = pending.get_or_insert_with(|| transport.buffer(coalesce));
+            let want = decoder.body_left().min(out.spare_len());
+            let mut received = Vec::new();
+            match out.fill_with(|spare| socket::recv_uninit_with_fds(stream, &mut spare[..want], &mut received)) {
+                Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, "closed the connection"),
+                Ok(n) => {
+                    fds.extend(received);
+                    decoder.body_read_directly(n);
+                    if redirect.is_some() {
+                        pending = None;
+                    } else if out.spare_len() == 0 && transport.send_buffer(pending.take().expect("filled above"), false).is_err() {
+                        return Relay::Done(ffi::OK);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
+                    return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
+                }
+                Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, &e.to_string()),
+            }
+            continue;
+        }
+        let frame = match decoder.next_piece(coalesce) {
+            Ok(Some(Piece::Body(data))) => {
+                if redirect.is_some() {
+                    continue;
+                }
+                let mut data = data;
+                while !data.is_empty() {
+                    let out = pending.get_or_insert_with(|| transport.buffer(coalesce));
+                    data = &data[out.extend_from_slice(data)..];
+                    if out.spare_len() == 0 && transport.send_buffer(pending.take().expect("filled above"), false).is_err() {
+                        return Relay::Done(ffi::OK);
+                    }
+                }
+                continue;
+            }
+            Ok(Some(Piece::Frame(frame))) => frame,
             Ok(None) => {
                 let mut received = Vec::new();
                 match socket::recv_with_fds(stream, &mut buf, &mut received) {
@@ -214,31 +258,27 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                 transport.set_response_head(status, &latin1(&line), &headers);
                 head_sent = true;
             }
-            Frame::Body(_) | Frame::Flush | Frame::SendFile { .. } if redirect.is_some() => {
+            Frame::Flush | Frame::SendFile { .. } if redirect.is_some() => {
                 fds.clear();
             }
             Frame::End(Outcome::Complete) if redirect.is_some() => {
                 r.internal_redirect(redirect.as_deref().unwrap_or("/"));
                 return Relay::Done(ffi::OK);
             }
-            Frame::Body(data) => {
-                if pending.is_empty() && data.len() >= coalesce {
-                    if transport.send(&[&data], false).is_err() {
-                        return Relay::Done(ffi::OK);
-                    }
-                } else {
-                    pending.extend_from_slice(&data);
-                    if pending.len() >= coalesce && transport.send(&[&std::mem::take(&mut pending)], false).is_err() {
-                        return Relay::Done(ffi::OK);
-                    }
-                }
-            }
             Frame::Flush => {
                 // More data arriving within response-flush-delay goes out with this flush.
                 let more_coming = decoder.buffered() > 0
                     || (!t.flush_delay.is_zero()
                         && matches!(socket::poll2(stream.as_raw_fd(), -1, Some(t.flush_delay)), Ok(socket::Ready::First)));
-                if !more_coming && transport.send(&[&std::mem::take(&mut pending)], true).is_err() {
+                let sent = match (more_coming, pending.take()) {
+                    (true, held) => {
+                        pending = held;
+                        Ok(())
+                    }
+                    (false, Some(out)) => transport.send_buffer(out, true),
+                    (false, None) => transport.send(&[], true),
+                };
+                if sent.is_err() {
                     return Relay::Done(ffi::OK);
                 }
             }
@@ -247,19 +287,26 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     r.log(Level::Error, &format!("WSGI daemon process '{name}' sent a file without its descriptor"));
                     return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
                 };
-                if !pending.is_empty() && transport.send(&[&std::mem::take(&mut pending)], false).is_err() {
-                    return Relay::Done(ffi::OK);
+                if let Some(out) = pending.take() {
+                    if transport.send_buffer(out, false).is_err() {
+                        return Relay::Done(ffi::OK);
+                    }
                 }
                 if transport.send_file(fd.as_raw_fd(), offset, length).is_err() {
                     return Relay::Done(ffi::OK);
                 }
             }
             Frame::End(Outcome::Complete) => {
-                let _ = transport.finish(&[&pending]);
+                let _ = match pending.take() {
+                    Some(out) => transport.finish_buffer(out),
+                    None => transport.finish(&[]),
+                };
                 return Relay::Done(ffi::OK);
             }
             Frame::End(Outcome::Aborted) => {
-                let _ = transport.send(&[&pending], false);
+                if let Some(out) = pending.take() {
+                    let _ = transport.send_buffer(out, false);
+                }
                 transport.abort();
                 return Relay::Done(ffi::OK);
             }

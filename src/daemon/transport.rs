@@ -4,7 +4,7 @@
 use super::wire::{self, Decoder, Frame, Outcome, Pairs, ResponseHead};
 use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::cell::RefCell;
-use std::io::{Read, Write};
+use std::io::{IoSlice, Read, Write};
 use std::num::NonZeroU32;
 use std::os::fd::RawFd;
 use std::os::unix::net::UnixStream;
@@ -24,7 +24,7 @@ impl Connection {
 
     /// The next frame; Ok(None) when the peer closed the connection between frames.
     pub fn read_frame(&mut self) -> Result<Option<Frame>, String> {
-        let mut buf = [0u8; 64 * 1024];
+        let mut buf = [0u8; 16 * 1024];
         loop {
             if let Some(frame) = self.decoder.next_frame().map_err(|e| e.to_string())? {
                 return Ok(Some(frame));
@@ -46,6 +46,37 @@ impl Connection {
         wire::encode_body(data, &mut self.out);
     }
 
+    /// Writes what is buffered, then `chunks` as `Body` frames, then `after`. Large chunks go
+    /// out from where they lie (one vectored write), small ones are copied into one write.
+    pub fn write_body(&mut self, chunks: &[&[u8]], after: &[Frame]) -> std::io::Result<()> {
+        let total: usize = chunks.iter().map(|c| c.len()).sum();
+        if total <= COPY_BELOW {
+            for chunk in chunks {
+                self.push_body(chunk);
+            }
+            for frame in after {
+                self.push(frame);
+            }
+            return self.flush_out();
+        }
+        let pieces: Vec<&[u8]> = chunks.iter().flat_map(|c| c.chunks(wire::BODY_CHUNK as usize)).collect();
+        let headers: Vec<[u8; wire::HEADER_LEN]> = pieces.iter().map(|p| wire::body_header(p.len())).collect();
+        let mut tail = Vec::new();
+        for frame in after {
+            wire::encode(frame, &mut tail);
+        }
+        let mut slices = Vec::with_capacity(2 + 2 * pieces.len());
+        slices.push(IoSlice::new(&self.out));
+        for (header, piece) in headers.iter().zip(&pieces) {
+            slices.push(IoSlice::new(header));
+            slices.push(IoSlice::new(piece));
+        }
+        slices.push(IoSlice::new(&tail));
+        let result = write_all_vectored(&mut self.stream, &mut slices);
+        self.out.clear();
+        result
+    }
+
     pub fn flush_out(&mut self) -> std::io::Result<()> {
         let result = self.stream.write_all(&self.out);
         self.out.clear();
@@ -56,6 +87,23 @@ impl Connection {
         self.push(frame);
         self.flush_out()
     }
+}
+
+/// Body bytes below this are copied next to their frame headers (one small write beats a
+/// vectored one); above it they are written from the application's buffer.
+const COPY_BELOW: usize = 16 * 1024;
+
+fn write_all_vectored(stream: &mut UnixStream, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match stream.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 pub struct DaemonTransport {
@@ -70,6 +118,10 @@ pub struct DaemonTransport {
 impl DaemonTransport {
     pub fn new(conn: Rc<RefCell<Connection>>, head_request: bool, remote: String, log: fn(LogLevel, &str)) -> DaemonTransport {
         DaemonTransport { conn, body_done: false, head_request, remote, log }
+    }
+
+    fn send_body(&mut self, chunks: &[&[u8]], after: &[Frame]) -> Result<(), ClientGone> {
+        self.conn.borrow_mut().write_body(chunks, after).map_err(|_| ClientGone)
     }
 
     fn write(&mut self, f: impl FnOnce(&mut Connection)) -> Result<(), ClientGone> {
@@ -113,14 +165,8 @@ impl Transport for DaemonTransport {
     }
 
     fn send(&mut self, chunks: &[&[u8]], flush: bool) -> Result<(), ClientGone> {
-        self.write(|conn| {
-            for chunk in chunks {
-                conn.push_body(chunk);
-            }
-            if flush {
-                conn.push(&Frame::Flush);
-            }
-        })
+        let after: &[Frame] = if flush { &[Frame::Flush] } else { &[] };
+        self.send_body(chunks, after)
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, length: u64) -> Result<(), ClientGone> {
@@ -132,12 +178,7 @@ impl Transport for DaemonTransport {
     }
 
     fn finish(&mut self, last: &[&[u8]]) -> Result<(), ClientGone> {
-        self.write(|conn| {
-            for chunk in last {
-                conn.push_body(chunk);
-            }
-            conn.push(&Frame::End(Outcome::Complete));
-        })
+        self.send_body(last, &[Frame::End(Outcome::Complete)])
     }
 
     fn abort(&mut self) {

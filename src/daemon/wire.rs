@@ -712,6 +712,14 @@ pub fn encode_body(data: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The header of a `Body` frame of `len` bytes (1..=[`BODY_CHUNK`]), for writers that send the
+/// payload from where it lies (vectored I/O) instead of copying it behind the header.
+pub fn body_header(len: usize) -> [u8; HEADER_LEN] {
+    assert!(len > 0 && len <= BODY_CHUNK as usize, "Body frame length out of range");
+    let l = (len as u32).to_le_bytes();
+    [Kind::Body as u8, l[0], l[1], l[2], l[3]]
+}
+
 fn put_header(out: &mut Vec<u8>, kind: Kind, len: usize) {
     // Every caller's payload is bounded below u32::MAX by construction (see MAX_LIST_BYTES).
     debug_assert!(u32::try_from(len).is_ok());
@@ -734,7 +742,17 @@ pub struct Decoder {
     buf: Vec<u8>,
     /// Start of the first unconsumed byte in `buf`.
     pos: usize,
+    /// Payload bytes of the `Body` frame [`Decoder::next_piece`] is handing out, still to come.
+    body_left: u32,
     failed: Option<WireError>,
+}
+
+/// What [`Decoder::next_piece`] yields: whole frames, except `Body` payloads, which come in
+/// pieces as they arrive so a large body is never held whole.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Frame(Frame),
+    Body(&'a [u8]),
 }
 
 impl Default for Decoder {
@@ -749,7 +767,7 @@ impl Decoder {
     }
 
     pub fn with_limits(limits: Limits) -> Self {
-        Decoder { limits, buf: Vec::new(), pos: 0, failed: None }
+        Decoder { limits, buf: Vec::new(), pos: 0, body_left: 0, failed: None }
     }
 
     pub fn limits(&self) -> Limits {
@@ -780,6 +798,7 @@ impl Decoder {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        assert!(self.body_left == 0, "next_frame inside a Body frame given out by next_piece");
         match self.decode_next() {
             Ok(frame) => Ok(frame),
             Err(e) => {
@@ -789,11 +808,61 @@ impl Decoder {
         }
     }
 
+    /// Like [`Decoder::next_frame`], but a `Body` frame's payload comes out as [`Piece::Body`]
+    /// slices of at most `max_body` bytes, as soon as they are here. While [`Decoder::body_left`]
+    /// is non-zero and nothing is buffered, the caller may read payload bytes straight from the
+    /// stream into its own buffer and report them with [`Decoder::body_read_directly`].
+    pub fn next_piece(&mut self, max_body: usize) -> Result<Option<Piece<'_>>, WireError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.body_left == 0 {
+            match self.header() {
+                Ok(Some((Kind::Body, len))) => {
+                    self.pos += HEADER_LEN;
+                    self.body_left = len;
+                }
+                Ok(_) => return self.next_frame().map(|f| f.map(Piece::Frame)),
+                Err(e) => {
+                    self.failed = Some(e.clone());
+                    return Err(e);
+                }
+            }
+        }
+        let n = self.buffered().min(self.body_left as usize).min(max_body.max(1));
+        if n == 0 {
+            return Ok(None);
+        }
+        let start = self.pos;
+        self.pos += n;
+        self.body_left -= n as u32;
+        Ok(Some(Piece::Body(&self.buf[start..start + n])))
+    }
+
+    /// Payload bytes of the current `Body` frame not yet handed out or read directly.
+    pub fn body_left(&self) -> usize {
+        self.body_left as usize
+    }
+
+    /// The caller read `n` payload bytes of the current `Body` frame straight from the stream
+    /// (only allowed while nothing is buffered).
+    pub fn body_read_directly(&mut self, n: usize) {
+        assert!(self.buffered() == 0 && n <= self.body_left as usize, "body bytes read past the frame");
+        self.body_left -= n as u32;
+    }
+
     /// Call at end of stream: `Ok` if it ended between frames, else what was cut off. A peer
     /// closing between requests is normal keep-alive; inside a frame it is an error.
     pub fn finish(&self) -> Result<(), WireError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
+        }
+        if self.body_left > 0 {
+            return Err(WireError::UnexpectedEof {
+                kind: Some(Kind::Body),
+                have: self.buffered(),
+                need: self.body_left as usize,
+            });
         }
         let have = self.buffered();
         if have == 0 {
@@ -1795,5 +1864,79 @@ mod tests {
                 assert_eq!(re[..], bytes[..re.len()], "round {round}");
             }
         }
+    }
+
+    /// Decodes with next_piece, feeding random splits, sometimes taking body bytes "directly"
+    /// (as a relay reading from its socket would); Body pieces of one frame are joined again.
+    fn decode_streamed(rng: &mut Rng, bytes: &[u8]) -> Result<Vec<Frame>, WireError> {
+        let mut d = Decoder::new();
+        let (mut frames, mut body, mut at) = (Vec::new(), Vec::new(), 0);
+        loop {
+            let max = 1 + rng.below(9);
+            let got = match d.next_piece(max)? {
+                Some(Piece::Frame(f)) => Some(Ok(f)),
+                Some(Piece::Body(piece)) => Some(Err(piece.to_vec())),
+                None => None,
+            };
+            match got {
+                Some(Ok(f)) => frames.push(f),
+                Some(Err(piece)) => {
+                    assert!(!piece.is_empty() && piece.len() <= max);
+                    body.extend_from_slice(&piece);
+                }
+                None if at == bytes.len() => break,
+                None if d.body_left() > 0 && d.buffered() == 0 && rng.below(2) == 0 => {
+                    let n = d.body_left().min(1 + rng.below(7)).min(bytes.len() - at);
+                    body.extend_from_slice(&bytes[at..at + n]);
+                    at += n;
+                    d.body_read_directly(n);
+                }
+                None => {
+                    let n = (1 + rng.below(11)).min(bytes.len() - at);
+                    d.feed(&bytes[at..at + n]);
+                    at += n;
+                }
+            }
+            if d.body_left() == 0 && !body.is_empty() {
+                frames.push(Frame::Body(std::mem::take(&mut body)));
+            }
+        }
+        d.finish()?;
+        Ok(frames)
+    }
+
+    #[test]
+    fn streamed_bodies_decode_like_whole_frames() {
+        let mut rng = Rng(0x5eed_0003);
+        for round in 0..500 {
+            let frames: Vec<Frame> = (0..1 + rng.below(12)).map(|_| rng.frame()).collect();
+            let bytes = encode_all(&frames);
+            assert_eq!(decode_streamed(&mut rng, &bytes), Ok(frames), "round {round}");
+        }
+    }
+
+    #[test]
+    fn stream_cut_inside_a_streamed_body_is_an_error() {
+        let bytes = encode_all(&[Frame::Body(b"0123456789".to_vec())]);
+        let mut d = Decoder::new();
+        d.feed(&bytes[..HEADER_LEN + 4]);
+        assert_eq!(d.next_piece(100), Ok(Some(Piece::Body(&b"0123"[..]))));
+        assert_eq!(d.next_piece(100), Ok(None));
+        assert_eq!(d.body_left(), 6);
+        assert!(matches!(d.finish(), Err(WireError::UnexpectedEof { kind: Some(Kind::Body), .. })));
+    }
+
+    #[test]
+    fn streamed_body_limit_is_checked_from_the_header() {
+        let mut d = Decoder::with_limits(Limits { max_head: 64, max_body: 8 });
+        d.feed(&encode_all(&[Frame::Body(vec![1; 9])])[..HEADER_LEN]);
+        assert!(matches!(d.next_piece(100), Err(WireError::FrameTooLarge { .. })));
+    }
+
+    #[test]
+    fn body_header_matches_encode_body() {
+        let mut out = Vec::new();
+        encode_body(b"abc", &mut out);
+        assert_eq!(body_header(3)[..], out[..HEADER_LEN]);
     }
 }

@@ -156,6 +156,13 @@ pub fn send_with_fd(stream: &UnixStream, data: &[u8], fd: RawFd) -> io::Result<(
 
 /// Reads into `buf`; descriptors passed with the data are returned too.
 pub fn recv_with_fds(stream: &UnixStream, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    // SAFETY: an initialised byte slice viewed as possibly-uninitialised bytes; recvmsg only writes bytes.
+    let uninit = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut std::mem::MaybeUninit<u8>, buf.len()) };
+    recv_uninit_with_fds(stream, uninit, fds)
+}
+
+/// Like [`recv_with_fds`], into memory not initialised yet (the first `n` bytes are after).
+pub fn recv_uninit_with_fds(stream: &UnixStream, buf: &mut [std::mem::MaybeUninit<u8>], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
     // SAFETY: as in send_with_fd; received descriptors are taken into OwnedFds exactly once.
     unsafe {
