@@ -170,6 +170,9 @@ fn state_arg<'a>(args: &'a Args<'_>) -> Option<&'a Slot> {
 native_function!(read_c => read);
 
 const READ_CHUNK: usize = 64 * 1024;
+/// Reads of a known size up to this fill a new bytes object in place (no copy); larger or
+/// open-ended ones grow a buffer chunk by chunk (no huge allocation for a short body).
+const READ_IN_PLACE_MAX: usize = 1 << 20;
 
 fn read<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     let size: i64 = match args.positional.get(1) {
@@ -177,41 +180,64 @@ fn read<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Args<'py>
         None => -1,
     };
     let exact = args.positional.get(2).map(|e| e.is_truthy().unwrap_or(true)).unwrap_or(true);
-    let data = with_request(py, state_arg(args), "wsgi.input", |st| read_body(py, st, size, exact))?;
-    Ok(PyBytes::new(py, &data).into_any())
+    with_request(py, state_arg(args), "wsgi.input", |st| read_body(py, st, size, exact))
 }
 
 /// Reads up to `size` bytes (all remaining if negative); `exact` keeps reading until `size`
 /// bytes or the end, otherwise one read returns what arrived.
-fn read_body(py: Python<'_>, st: &mut RequestState, size: i64, exact: bool) -> PyRes<Vec<u8>> {
+fn read_body<'py>(py: Python<'py>, st: &mut RequestState, size: i64, exact: bool) -> PyRes<Bound<'py, PyAny>> {
     if let Some(err) = &st.input_error {
         return Err(os_error(py, &format!("mod_wsgi request data read error: {err}")));
     }
+    let failed = |e: String| os_error(py, &format!("mod_wsgi request data read error: {e}"));
     let want = if size < 0 { usize::MAX } else { size as usize };
+    if (1..=READ_IN_PLACE_MAX).contains(&want) && !st.input_eof {
+        let mut result = Ok(0);
+        let bytes = PyBytes::new_with(py, want, |buf| {
+            result = fill(py, st, buf, exact);
+            Ok(())
+        })
+        .or_raise(py)?;
+        let n = result.map_err(failed)?;
+        return Ok(if n == want { bytes.into_any() } else { PyBytes::new(py, &bytes.as_bytes()[..n]).into_any() });
+    }
     let mut out = Vec::with_capacity(want.min(READ_CHUNK));
     while out.len() < want && !st.input_eof {
-        let room = (want - out.len()).min(READ_CHUNK);
         let start = out.len();
-        out.resize(start + room, 0);
-        let transport = &mut st.transport;
-        let result = without_gil(py, || transport.read_body(&mut out[start..]));
-        match result {
-            Ok(0) => {
-                out.truncate(start);
-                st.input_eof = true;
-            }
-            Ok(n) => out.truncate(start + n),
-            Err(e) => {
-                out.truncate(start);
-                st.input_error = Some(e.clone());
-                return Err(os_error(py, &format!("mod_wsgi request data read error: {e}")));
-            }
-        }
+        out.resize(start + (want - start).min(READ_CHUNK), 0);
+        let n = fill(py, st, &mut out[start..], false).map_err(failed)?;
+        out.truncate(start + n);
         if !exact && !out.is_empty() {
             break;
         }
     }
-    Ok(out)
+    Ok(PyBytes::new(py, &out).into_any())
+}
+
+/// Fills `buf` from the request body without the GIL: completely (or to the end of the body)
+/// when `exact`, else with whatever the first read returns.
+/// The GIL is released once for the whole loop: Apache hands the body over in pieces of a
+/// few KB, and taking the GIL back for each piece costs more than the copy.
+fn fill(py: Python<'_>, st: &mut RequestState, buf: &mut [u8], exact: bool) -> Result<usize, String> {
+    let (mut filled, mut eof) = (0, st.input_eof);
+    let transport = &mut st.transport;
+    let result: Result<usize, String> = without_gil(py, || {
+        while filled < buf.len() && !eof {
+            match transport.read_body(&mut buf[filled..])? {
+                0 => eof = true,
+                n => filled += n,
+            }
+            if !exact && filled > 0 {
+                break;
+            }
+        }
+        Ok(filled)
+    });
+    st.input_eof = eof;
+    if let Err(e) = &result {
+        st.input_error = Some(e.clone());
+    }
+    result
 }
 
 native_function!(log_c => log);
