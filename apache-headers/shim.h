@@ -19,6 +19,12 @@ void wsgi_shim_brigade_append_eos(apr_bucket_brigade *bb);
 void wsgi_shim_brigade_append_error(apr_bucket_brigade *bb, int status, apr_pool_t *pool);
 int wsgi_shim_brigade_empty(apr_bucket_brigade *bb);
 
+/* Reads up to *len request-body bytes into buf through the input filters, blocking or not.
+ * APR_SUCCESS: *len bytes (maybe 0), *eos set once the body is complete; APR_EAGAIN: nothing
+ * is ready yet (non-blocking); anything else: the client failed. */
+apr_status_t wsgi_shim_read_body(request_rec *r, apr_bucket_brigade *bb, int block, char *buf,
+                                 apr_size_t *len, int *eos);
+
 int wsgi_shim_mmn_major(void);
 int wsgi_shim_mmn_minor(void);
 unsigned long wsgi_shim_magic_cookie(void);

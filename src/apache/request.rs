@@ -283,6 +283,8 @@ fn table_entries<'a>(t: *const ffi::apr_table_t) -> Vec<(&'a [u8], &'a [u8])> {
 pub struct ApacheTransport {
     request: Request,
     brigade: *mut ffi::apr_bucket_brigade,
+    /// For read_body_piece, made on first use.
+    input: *mut ffi::apr_bucket_brigade,
     body_asked: bool,
     head_only: bool,
     enable_sendfile: bool,
@@ -293,13 +295,35 @@ impl ApacheTransport {
         let r = request.rec();
         // SAFETY: a brigade in the request pool using the connection's bucket allocator.
         let brigade = unsafe { ffi::apr_brigade_create(r.pool, (*r.connection).bucket_alloc) };
-        ApacheTransport { request, brigade, body_asked: false, head_only: r.header_only != 0, enable_sendfile }
+        ApacheTransport { request, brigade, input: ptr::null_mut(), body_asked: false, head_only: r.header_only != 0, enable_sendfile }
     }
 
     fn append(&mut self, chunks: &[&[u8]]) {
         for chunk in chunks.iter().filter(|c| !c.is_empty()) {
             // SAFETY: transient buckets point into bytes the caller keeps alive until pass() returns; filters that keep data past that copy it (setaside).
             unsafe { ffi::wsgi_shim_brigade_append_transient(self.brigade, chunk.as_ptr() as *const _, chunk.len()) };
+        }
+    }
+
+    /// Reads request-body bytes as they come through the input filters: `Ok(None)` when
+    /// nothing is ready and `block` is false, `Ok(Some((n, end)))` otherwise, where `end` says
+    /// the body is complete. For relaying the body on (daemon mode); embedded mode reads
+    /// through `read_body`.
+    pub fn read_body_piece(&mut self, buf: &mut [u8], block: bool) -> Result<Option<(usize, bool)>, String> {
+        let r = self.request.raw();
+        if self.input.is_null() {
+            // SAFETY: a brigade in the request pool using the connection's bucket allocator.
+            self.input = unsafe { ffi::apr_brigade_create((*r).pool, (*(*r).connection).bucket_alloc) };
+        }
+        let mut len = buf.len() as ffi::apr_size_t;
+        let mut eos = 0;
+        // SAFETY: reads at most `len` bytes into `buf`, through our own brigade, on the request's thread.
+        let status = unsafe { ffi::wsgi_shim_read_body(r, self.input, block as i32, buf.as_mut_ptr() as *mut _, &mut len, &mut eos) };
+        match status {
+            0 => Ok(Some((len as usize, eos != 0))),
+            s if s == ffi::APR_EAGAIN => Ok(None),
+            s if s < ffi::APR_OS_START_ERROR => Err(format!("the client connection failed while the request body was read: {}", std::io::Error::from_raw_os_error(s))),
+            s => Err(format!("the client connection failed while the request body was read (APR status {s})")),
         }
     }
 

@@ -145,13 +145,30 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
     let mut redirect: Option<String> = None;
     let mut fds: VecDeque<OwnedFd> = VecDeque::new();
     let mut buf = [0u8; HEAD_READ];
-    let mut body = Vec::new();
+    // Request-body bytes the daemon granted (BodyRequest) and not yet sent, and the frames
+    // carrying them (reused for each piece).
+    let mut credit = 0usize;
+    let mut body_ended = false;
+    let mut body_frames = Vec::new();
     let mut head_sent = false;
     let mut consumed = false;
     // Body bytes held back so small responses go out with the end of the response in one pass
     // (Apache then sets Content-Length, as in embedded mode); sent once `coalesce` are here.
     let mut pending: Option<BucketBuffer> = None;
     loop {
+        // The application is reading the request body: pass it on as it arrives.
+        if credit > 0 && !body_ended {
+            let sent = forward_body(transport, credit, &mut body_frames);
+            if let Some(e) = &sent.failure {
+                r.log(Level::Error, &format!("Error reading the request body for WSGI daemon process '{name}': {e}"));
+            }
+            credit -= sent.body_bytes;
+            body_ended = sent.ended;
+            if (&*stream).write_all(&body_frames[..sent.frame_bytes]).is_err() {
+                return daemon_gone(r, transport, name, head_sent, consumed, "stopped reading the request body");
+            }
+            continue;
+        }
         // Payload of a Body frame that is not buffered yet: read it straight into `pending`.
         if decoder.body_left() > 0 && decoder.buffered() == 0 {
             let out = pending.get_or_insert_with(|| transport.buffer(coalesce));
@@ -228,19 +245,14 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             Frame::Pong => {}
             Frame::BodyRequest { max } => {
                 consumed = true;
-                body.resize(max.get() as usize, 0);
-                let reply = match transport.read_body(&mut body) {
-                    Ok(0) => Frame::BodyEnd,
-                    Ok(n) => Frame::Body(body[..n].to_vec()),
-                    Err(e) => {
-                        r.log(Level::Error, &format!("Error reading the request body for WSGI daemon process '{name}': {e}"));
-                        Frame::BodyEnd
+                credit = credit.saturating_add(max.get() as usize);
+                if body_ended {
+                    // Asked again after the end: the answer is still the end.
+                    let mut end = Vec::with_capacity(wire::HEADER_LEN);
+                    wire::encode(&Frame::BodyEnd, &mut end);
+                    if (&*stream).write_all(&end).is_err() {
+                        return daemon_gone(r, transport, name, head_sent, consumed, "stopped reading the request body");
                     }
-                };
-                let mut out = Vec::with_capacity(reply_len(&reply));
-                wire::encode(&reply, &mut out);
-                if (&*stream).write_all(&out).is_err() {
-                    return daemon_gone(r, transport, name, head_sent, consumed, "stopped reading the request body");
                 }
             }
             Frame::ResponseHead(h) => {
@@ -329,11 +341,53 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
     }
 }
 
-fn reply_len(f: &Frame) -> usize {
-    match f {
-        Frame::Body(d) => d.len() + wire::HEADER_LEN,
-        _ => wire::HEADER_LEN,
+/// Largest Body frame of request body sent to a daemon.
+const BODY_PIECE: usize = 64 * 1024;
+
+/// What [`forward_body`] put in the frame buffer.
+struct Forwarded {
+    /// Bytes of frames to write.
+    frame_bytes: usize,
+    body_bytes: usize,
+    /// The body is complete (`BodyEnd` is among the frames).
+    ended: bool,
+    /// The client failed; the daemon is told the body ended.
+    failure: Option<String>,
+}
+
+/// Reads the next piece of the request body (up to `credit` bytes) into `frames` as a `Body`
+/// frame, followed by `BodyEnd` when the body is complete. Blocks for the first bytes, then
+/// takes only what has already arrived, so a slowly sent body still flows piece by piece.
+fn forward_body(transport: &mut ApacheTransport, credit: usize, frames: &mut Vec<u8>) -> Forwarded {
+    let room = credit.min(BODY_PIECE);
+    // Sized once per request, reused for every piece.
+    frames.resize(frames.len().max(wire::HEADER_LEN + BODY_PIECE + wire::HEADER_LEN), 0);
+    let (mut got, mut ended, mut failure) = (0, false, None);
+    while got < room && !ended {
+        match transport.read_body_piece(&mut frames[wire::HEADER_LEN + got..wire::HEADER_LEN + room], got == 0) {
+            Ok(Some((n, end))) => {
+                got += n;
+                ended = end;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                ended = true;
+            }
+        }
     }
+    let mut frame_bytes = 0;
+    if got > 0 {
+        frames[..wire::HEADER_LEN].copy_from_slice(&wire::body_header(got));
+        frame_bytes = wire::HEADER_LEN + got;
+    }
+    if ended {
+        let mut end = Vec::with_capacity(wire::HEADER_LEN);
+        wire::encode(&Frame::BodyEnd, &mut end);
+        frames[frame_bytes..frame_bytes + end.len()].copy_from_slice(&end);
+        frame_bytes += end.len();
+    }
+    Forwarded { frame_bytes, body_bytes: got, ended, failure }
 }
 
 /// The daemon went away mid-request (crash, kill -9). Before anything was consumed or sent,

@@ -1,7 +1,7 @@
 //! The daemon side of a proxied request: the WSGI core's transport over the connection to the
 //! Apache child, speaking `wire` frames.
 
-use super::wire::{self, Decoder, Frame, Outcome, Pairs, ResponseHead};
+use super::wire::{self, Decoder, Frame, Outcome, Pairs, Piece, ResponseHead};
 use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::cell::RefCell;
 use std::io::{IoSlice, Read, Write};
@@ -15,18 +15,97 @@ pub struct Connection {
     pub stream: UnixStream,
     decoder: Decoder,
     out: Vec<u8>,
+    /// The current request's body, as granted to and received from the Apache child.
+    body: BodyFlow,
 }
+
+#[derive(Default)]
+struct BodyFlow {
+    /// Bytes granted (BodyRequest) and not received yet.
+    granted: usize,
+    started: bool,
+    ended: bool,
+}
+
+/// Request-body bytes a daemon lets the Apache child send ahead of the application's reads:
+/// below the default Unix socket buffer (212,992 bytes), with room for frame overhead.
+const BODY_WINDOW: usize = 128 * 1024;
 
 impl Connection {
     pub fn new(stream: UnixStream) -> Connection {
-        Connection { stream, decoder: Decoder::new(), out: Vec::with_capacity(16 * 1024) }
+        Connection { stream, decoder: Decoder::new(), out: Vec::with_capacity(16 * 1024), body: BodyFlow::default() }
+    }
+
+    /// Request-body bytes into `buf` (straight from the socket when none are buffered); 0 at
+    /// the end of the body.
+    fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        // Keep up to BODY_WINDOW bytes on their way, granting more once half has arrived, so
+        // the body streams without a round trip per read. Never more: bytes the application
+        // does not read must fit in the socket buffer, or the Apache child could block on
+        // them while the application blocks writing its response.
+        if !self.body.ended && self.body.granted < BODY_WINDOW / 2 {
+            let more = NonZeroU32::new((BODY_WINDOW - self.body.granted) as u32).expect("window not full");
+            self.send(&Frame::BodyRequest { max: more }).map_err(|e| format!("sending to Apache: {e}"))?;
+            self.body.granted = BODY_WINDOW;
+            self.body.started = true;
+        }
+        loop {
+            if self.decoder.body_left() > 0 && self.decoder.buffered() == 0 {
+                let want = buf.len().min(self.decoder.body_left());
+                let n = self.stream.read(&mut buf[..want]).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("Apache closed the connection while the request body was read".into());
+                }
+                self.decoder.body_read_directly(n);
+                self.body.granted = self.body.granted.saturating_sub(n);
+                return Ok(n);
+            }
+            match self.decoder.next_piece(buf.len()).map_err(|e| e.to_string())? {
+                Some(Piece::Body(data)) => {
+                    let n = data.len();
+                    buf[..n].copy_from_slice(data);
+                    self.body.granted = self.body.granted.saturating_sub(n);
+                    return Ok(n);
+                }
+                Some(Piece::Frame(Frame::BodyEnd)) => {
+                    self.body.ended = true;
+                    return Ok(0);
+                }
+                Some(Piece::Frame(other)) => return Err(format!("unexpected {:?} frame while reading the request body", other.kind())),
+                None => {
+                    if !self.fill()? {
+                        return Err("Apache closed the connection while the request body was read".into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads more bytes into the decoder; false at end of stream.
+    fn fill(&mut self) -> Result<bool, String> {
+        let mut buf = [0u8; 16 * 1024];
+        let n = self.stream.read(&mut buf).map_err(|e| e.to_string())?;
+        self.decoder.feed(&buf[..n]);
+        Ok(n > 0)
+    }
+
+    /// Whether the last request left request-body frames on the connection (the application
+    /// did not read its whole body): the connection cannot carry another request.
+    pub fn body_unfinished(&self) -> bool {
+        self.body.started && !self.body.ended
     }
 
     /// The next frame; Ok(None) when the peer closed the connection between frames.
     pub fn read_frame(&mut self) -> Result<Option<Frame>, String> {
+        if self.decoder.body_left() > 0 {
+            return Err("request body left unread on the connection".into());
+        }
         let mut buf = [0u8; 16 * 1024];
         loop {
             if let Some(frame) = self.decoder.next_frame().map_err(|e| e.to_string())? {
+                if let Frame::RequestHead(_) = frame {
+                    self.body = BodyFlow::default();
+                }
                 return Ok(Some(frame));
             }
             let n = self.stream.read(&mut buf).map_err(|e| e.to_string())?;
@@ -136,22 +215,11 @@ impl Transport for DaemonTransport {
         if self.body_done || buf.is_empty() {
             return Ok(0);
         }
-        let want = NonZeroU32::new(buf.len().min(u32::MAX as usize) as u32).expect("non-empty");
-        let mut conn = self.conn.borrow_mut();
-        conn.send(&Frame::BodyRequest { max: want }).map_err(|e| format!("sending to Apache: {e}"))?;
-        match conn.read_frame()? {
-            Some(Frame::Body(data)) => {
-                let n = data.len().min(buf.len());
-                buf[..n].copy_from_slice(&data[..n]);
-                Ok(n)
-            }
-            Some(Frame::BodyEnd) => {
-                self.body_done = true;
-                Ok(0)
-            }
-            Some(other) => Err(format!("unexpected {:?} frame while reading the request body", other.kind())),
-            None => Err("Apache closed the connection while the request body was read".into()),
+        let n = self.conn.borrow_mut().read_body(buf)?;
+        if n == 0 {
+            self.body_done = true;
         }
+        Ok(n)
     }
 
     fn set_response_head(&mut self, code: u16, status_line: &str, headers: &[(String, String)]) {

@@ -313,7 +313,7 @@ fn serve(shared: &Shared, stream: std::os::unix::net::UnixStream) {
         if counts {
             shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
         }
-        if !handle(shared, &conn, head) {
+        if !handle(shared, &conn, head) || conn.borrow().body_unfinished() {
             return;
         }
         let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
