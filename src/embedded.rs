@@ -13,7 +13,7 @@ use crate::python::exceptions::{OrRaise, describe, is_instance, swallow, take_ex
 use crate::python::interp::{self, Interpreter};
 use crate::python::{gil, native, script};
 use crate::wsgi::environ::{self, collapse_slashes, https_flag, is_omitted};
-use crate::wsgi::run::{Outcome, run_request};
+use crate::wsgi::run::{FinishLater, Outcome, run_request};
 use pyo3::prelude::*;
 use std::borrow::Cow;
 
@@ -184,7 +184,11 @@ pub fn handle(r: Request) -> i32 {
             return ffi::HTTP_INTERNAL_SERVER_ERROR;
         }
     };
-    interp::with(interp, |py| serve(py, r, interp, &settings, &vars, https))
+    let (status, finish_later) = interp::with(interp, |py| serve(py, r, interp, &settings, &vars, https));
+    if let Some(later) = finish_later {
+        later.send();
+    }
+    status
 }
 
 type Var<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
@@ -284,10 +288,10 @@ fn apply_proxy_headers(vars: &mut Vec<Var<'_>>, trusted: &[String], proxies: &[c
     applied.https.unwrap_or(https)
 }
 
-fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective, vars: &[Var<'_>], https: bool) -> i32 {
+fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective, vars: &[Var<'_>], https: bool) -> (i32, Option<FinishLater>) {
     let Some(glue) = interp.glue() else {
         r.log(Level::Error, &format!("The mod_wsgi module could not be set up in {} (see the error log)", describe_group(&interp.name)));
-        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        return (ffi::HTTP_INTERNAL_SERVER_ERROR, None);
     };
     let path = settings.script_path.as_str();
     let pid = std::process::id();
@@ -310,7 +314,7 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
             Some(m) => m,
             None => {
                 r.log(Level::Error, &format!("Target WSGI handler script not found or unable to stat: {path}"));
-                return ffi::HTTP_NOT_FOUND;
+                return (ffi::HTTP_NOT_FOUND, None);
             }
         },
     };
@@ -318,7 +322,7 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
         Ok(m) => m,
         Err(_) => {
             log_load_failure(py, r, path);
-            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+            return (ffi::HTTP_INTERNAL_SERVER_ERROR, None);
         }
     };
     let app = match module.getattr(settings.callable_object.as_str()) {
@@ -329,7 +333,7 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
                 Level::Error,
                 &format!("Target WSGI script '{path}' does not contain WSGI application '{}'.", settings.callable_object),
             );
-            return ffi::HTTP_NOT_FOUND;
+            return (ffi::HTTP_NOT_FOUND, None);
         }
     };
     let pairs: Vec<(&[u8], &[u8])> = vars.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
@@ -345,13 +349,13 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
         Ok(env) => env,
         Err(_) => {
             log_load_failure(py, r, path);
-            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+            return (ffi::HTTP_INTERNAL_SERVER_ERROR, None);
         }
     };
     let transport = Box::new(ApacheTransport::new(r, settings.enable_sendfile));
     match run_request(py, glue, &app, &environ, transport, path) {
-        Outcome::Sent => ffi::OK,
-        Outcome::Failed => ffi::HTTP_INTERNAL_SERVER_ERROR,
+        (Outcome::Sent, later) => (ffi::OK, later),
+        (Outcome::Failed, _) => (ffi::HTTP_INTERNAL_SERVER_ERROR, None),
     }
 }
 

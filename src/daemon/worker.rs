@@ -371,6 +371,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
     }
     let Some(glue) = interp.glue() else { return end(conn, Outcome::Failed) };
     let https = env.get(b"HTTPS").is_some_and(environ::https_flag);
+    let mut finish_later = None;
     let outcome = interp::with(interp, |py| {
         let announce = |event: &script::Loading| {
             if let script::Loading::Loaded = event {
@@ -426,7 +427,8 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
             interrupted: None,
             answered: false,
         });
-        let result = run::run_request(py, glue, &app, &environ, Box::new(transport), &path);
+        let (result, finish) = run::run_request(py, glue, &app, &environ, Box::new(transport), &path);
+        finish_later = finish;
         let watched = shared.watch.end();
         match (result, watched) {
             (RunOutcome::Sent, _) => None,
@@ -440,6 +442,9 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
             (RunOutcome::Failed, _) => Some(Outcome::Failed),
         }
     });
+    if let Some(later) = finish_later {
+        later.send();
+    }
     match outcome {
         // The 504 above already ended the response.
         Some(Outcome::Complete) => true,

@@ -3,7 +3,7 @@
 use super::callbacks::{START_RESPONSE, set_current};
 use super::response::{cut_to_content_length, ensure_head_sent, send_chunks};
 use super::state::{RequestState, Slot};
-use super::transport::{LogLevel, Transport};
+use super::transport::{Ended, LogLevel, Transport};
 use crate::python::exceptions::{OrRaise, PyRes, Raised, describe, restore_exception, take_exception, traceback_lines, type_error};
 use crate::python::gil::without_gil;
 use crate::python::glue::{Glue, PyRef};
@@ -22,8 +22,27 @@ pub enum Outcome {
     Failed,
 }
 
+/// The end of a small response that was complete when the application returned: sent by
+/// the caller after it released the GIL, so the request takes the GIL once, not twice (with
+/// many threads, each GIL hand-over is a wake-up and a context switch).
+pub struct FinishLater {
+    transport: Box<dyn Transport>,
+    last: Vec<u8>,
+}
+
+impl FinishLater {
+    /// Sends the bytes and ends the response (no GIL needed).
+    pub fn send(mut self) {
+        let _ = self.transport.finish(&[&self.last]);
+    }
+}
+
+/// Responses whose last bytes are at most this long are finished after the GIL is released.
+const FINISH_LATER_MAX: usize = 16 * 1024;
+
 /// Runs `app(environ, start_response)` and streams its response through `transport`.
 /// `environ` has the CGI variables; the wsgi.* objects tied to this request are added here.
+/// A small complete response may be left for the caller to send without the GIL.
 pub fn run_request(
     py: Python<'_>,
     glue: &Glue,
@@ -31,13 +50,13 @@ pub fn run_request(
     environ: &Bound<'_, PyDict>,
     transport: Box<dyn Transport>,
     script: &str,
-) -> Outcome {
+) -> (Outcome, Option<FinishLater>) {
     let state = Rc::new(RefCell::new(RequestState::new(transport, script.to_string())));
     let slot = match capsule(py, Slot::new(state.clone())) {
         Ok(c) => c,
         Err(e) => {
             crate::python::exceptions::swallow(py, e);
-            return Outcome::Failed;
+            return (Outcome::Failed, None);
         }
     };
     set_current(Some(state.clone()));
@@ -45,17 +64,21 @@ pub fn run_request(
         Ok(outcome) => outcome,
         Err(Raised) => fail(py, &state),
     };
-    {
+    let later = {
         let mut st = state.borrow_mut();
         st.flush_log();
         st.release(py);
-    }
+        match st.finish_later.take() {
+            Some(last) => Some(FinishLater { transport: std::mem::replace(&mut st.transport, Box::new(Ended)), last }),
+            None => None,
+        }
+    };
     set_current(None);
     // From here on, anything the application kept (write, wsgi.input...) raises RuntimeError.
     if let Some(slot) = capsule_ref::<Slot>(&slot) {
         slot.end();
     }
-    outcome
+    (outcome, later)
 }
 
 fn call(
@@ -253,6 +276,10 @@ fn finish(py: Python<'_>, state: &RefCell<RequestState>, last: &[&[u8]]) -> PyRe
             });
             return Ok(Outcome::Sent);
         }
+    }
+    if last.iter().map(|c| c.len()).sum::<usize>() <= FINISH_LATER_MAX {
+        st.finish_later = Some(last.concat());
+        return Ok(Outcome::Sent);
     }
     let transport = &mut st.transport;
     if without_gil(py, || transport.finish(&last)).is_err() {

@@ -27,6 +27,9 @@ pub struct RequestState {
     pub data: Option<crate::python::glue::PyRef>,
     /// `mod_wsgi._response_started`, when event subscribers want it (released at the end).
     pub response_hook: Option<crate::python::glue::PyRef>,
+    /// The last body bytes of a complete small response, sent once the GIL is released for
+    /// good (see run::FinishLater).
+    pub finish_later: Option<Vec<u8>>,
 }
 
 impl RequestState {
@@ -43,6 +46,7 @@ impl RequestState {
             client_gone: false,
             data: None,
             response_hook: None,
+            finish_later: None,
         }
     }
 

@@ -42,3 +42,35 @@ pub trait Transport {
     /// HEAD request: the body is computed but not sent.
     fn is_head(&self) -> bool;
 }
+
+/// What a request's state holds once its transport was taken away (see run::FinishLater):
+/// every use fails quietly.
+pub struct Ended;
+
+impl Transport for Ended {
+    fn read_body(&mut self, _buf: &mut [u8]) -> Result<usize, String> {
+        Err("the request has ended".into())
+    }
+
+    fn set_response_head(&mut self, _code: u16, _status_line: &str, _headers: &[(String, String)]) {}
+
+    fn send(&mut self, _chunks: &[&[u8]], _flush: bool) -> Result<(), ClientGone> {
+        Err(ClientGone)
+    }
+
+    fn send_file(&mut self, _fd: RawFd, _offset: u64, _len: u64) -> Result<(), ClientGone> {
+        Err(ClientGone)
+    }
+
+    fn finish(&mut self, _last: &[&[u8]]) -> Result<(), ClientGone> {
+        Err(ClientGone)
+    }
+
+    fn abort(&mut self) {}
+
+    fn log(&self, _level: LogLevel, _msg: &str) {}
+
+    fn is_head(&self) -> bool {
+        false
+    }
+}
