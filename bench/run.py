@@ -32,6 +32,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -813,6 +814,7 @@ def serve(mode_server, so_paths):
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave Apache up
         srv.stop(graceful=True)
         shutil.rmtree(srv.root, ignore_errors=True)
 
