@@ -127,8 +127,56 @@ def _text_stream(raw):
     return stream
 
 
+class _Errors:
+    """wsgi.errors: text written becomes error-log lines of this request. A plain object, as
+    mod_wsgi's Log is: a TextIOWrapper over a raw stream costs more to build, per request,
+    than most requests spend writing to it."""
+
+    __slots__ = ('_state',)
+    encoding = 'utf-8'
+    errors = 'replace'
+    mode = 'w'
+    name = 'wsgi.errors'
+    line_buffering = True
+    closed = False
+
+    def __init__(self, state):
+        self._state = state
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f'write() argument must be str, not {type(text).__name__}')
+        _log(self._state, text.encode('utf-8', 'replace'))
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def fileno(self):
+        raise io.UnsupportedOperation('wsgi.errors has no file descriptor')
+
+
 def _errors_for(state):
-    return _text_stream(_LogStream(_log, state))
+    return _Errors(state)
 
 
 class _Restricted:
