@@ -64,11 +64,6 @@ pub fn with_pool<R>(name: &str, f: impl FnOnce(&Pool) -> R) -> Option<R> {
     pools.iter().find(|p| p.group.name == name).map(f)
 }
 
-/// Listener descriptors of every pool (a forked process closes the ones it does not use).
-pub fn listeners() -> Vec<RawFd> {
-    POOLS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|p| p.listener).collect()
-}
-
 /// In the Apache parent, once per (re)start: sockets and supervisors for every pool.
 pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<(), String> {
     let prefix = server_config_of(main)
@@ -210,11 +205,14 @@ fn stop() {
     }
 }
 
-/// Closes listener descriptors this process does not serve (Apache children, other pools).
+/// Closes listener descriptors this process does not serve (Apache children, other pools),
+/// and forgets them: a process forked from this one (a supervisor's workers) must not close
+/// those numbers again, as they may have been reused (the supervisor's control pipe was).
 pub fn close_listeners_except(keep: Option<&str>) {
-    let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-    for p in pools.iter().filter(|p| Some(p.group.name.as_str()) != keep) {
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    for p in pools.iter_mut().filter(|p| Some(p.group.name.as_str()) != keep && p.listener >= 0) {
         drop(socket::owned(p.listener));
+        p.listener = -1;
     }
 }
 
