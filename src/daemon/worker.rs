@@ -1,6 +1,6 @@
 //! A daemon process: forked by its pool's supervisor, it drops privileges, starts Python,
-//! and serves connections from Apache children with `threads` threads, taking turns to accept
-//! (one thread waits on the listener at a time). It drains and exits on SIGUSR1 (replaced by a
+//! and serves connections from Apache children with `threads` threads, each blocked in
+//! accept(2) when idle (the kernel wakes one per connection). It drains and exits on SIGUSR1 (replaced by a
 //! new generation), on SIGTERM (shutdown), after maximum-requests, restart-interval or
 //! inactivity-timeout, and when it sees a changed script.
 
@@ -17,17 +17,17 @@ use crate::python::exceptions::{self, OrRaise};
 use crate::python::interp;
 use crate::python::{gil, script};
 use crate::sys::process;
-use crate::sys::socket::{self, Ready};
+use crate::sys::socket;
 use crate::wsgi::environ;
 use crate::wsgi::run::{self, Outcome as RunOutcome};
 use crate::wsgi::transport::LogLevel;
 use pyo3::prelude::*;
 use std::cell::RefCell;
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Shared {
@@ -37,10 +37,6 @@ struct Shared {
     secret: [u8; super::wire::SECRET_LEN],
     case_sensitive: bool,
     control: RawFd,
-    /// Readable once the process stops taking new connections (never read, so it stays so).
-    stop_read: OwnedFd,
-    stop_write: Mutex<Option<OwnedFd>>,
-    accept_turn: Mutex<()>,
     draining: AtomicBool,
     busy: AtomicUsize,
     served: AtomicU64,
@@ -87,11 +83,15 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
     }
     // After the switch of user, which clears it: a worker never outlives its supervisor.
     process::die_with_parent(libc::SIGTERM, supervisor);
-    let _ = socket::set_nonblocking(listener, true);
+    // Idle threads wait in accept(2) itself: the kernel wakes exactly one per connection (a
+    // lock passed between threads taking turns to poll cost a wake-up per request). The
+    // timeout lets them notice draining. Every process of the pool shares this socket and
+    // sets it the same way.
+    let _ = socket::set_nonblocking(listener, false);
+    let _ = socket::set_receive_timeout(listener, ACCEPT_WAKE);
     if !crate::lifecycle::start_daemon_python(main, &group) {
         process::exit_now(1);
     }
-    let Ok((stop_read, stop_write)) = socket::pipe() else { process::exit_now(1) };
     let shared = Arc::new(Shared {
         name: name.to_string(),
         case_sensitive: server_config_of(main).case_sensitive(),
@@ -99,9 +99,6 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         listener,
         secret,
         control,
-        stop_read,
-        stop_write: Mutex::new(Some(stop_write)),
-        accept_turn: Mutex::new(()),
         draining: AtomicBool::new(false),
         busy: AtomicUsize::new(0),
         served: AtomicU64::new(0),
@@ -257,32 +254,24 @@ fn tell_supervisor(shared: &Shared, what: &str) {
     let _ = pipe.write_all(line.as_bytes());
 }
 
-/// From now on no thread takes a new connection (queued ones go to other processes).
+/// How often a thread waiting for a connection checks whether the process is draining.
+const ACCEPT_WAKE: Duration = Duration::from_millis(100);
+
+/// From now on no thread takes a new connection (queued ones go to other processes); waiting
+/// threads notice within ACCEPT_WAKE.
 fn stop_accepting(shared: &Shared) {
     shared.draining.store(true, Ordering::Release);
-    // Dropping the write end makes the read end readable (EOF) for every waiting thread.
-    shared.stop_write.lock().unwrap_or_else(|e| e.into_inner()).take();
 }
 
 fn accept_loop(shared: &Shared) {
-    loop {
-        let conn = {
-            let _turn = shared.accept_turn.lock().unwrap_or_else(|e| e.into_inner());
-            if shared.draining.load(Ordering::Acquire) {
-                return;
-            }
-            match socket::poll2(shared.listener, shared.stop_read.as_raw_fd(), None) {
-                Ok(Ready::First) => match socket::accept(shared.listener) {
-                    Ok(Some(conn)) => conn,
-                    Ok(None) => continue,
-                    Err(_) => return,
-                },
-                Ok(Ready::Second) => return,
-                Ok(Ready::Timeout) => continue,
-                Err(_) => return,
-            }
+    while !shared.draining.load(Ordering::Acquire) {
+        let conn = match socket::accept(shared.listener) {
+            Ok(Some(conn)) => conn,
+            Ok(None) => continue,
+            Err(_) => return,
         };
-        let _ = conn.set_nonblocking(false);
+        // Not the listener's wake-up timeout: requests wait as long as their body takes.
+        let _ = conn.set_read_timeout(None);
         shared.busy.fetch_add(1, Ordering::AcqRel);
         serve(shared, conn);
         shared.busy.fetch_sub(1, Ordering::AcqRel);

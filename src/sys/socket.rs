@@ -49,6 +49,13 @@ pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
     }
 }
 
+/// SO_RCVTIMEO: blocking reads (and accept on a listener) give up with EAGAIN after `timeout`.
+pub fn set_receive_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
+    let tv = libc::timeval { tv_sec: timeout.as_secs() as libc::time_t, tv_usec: timeout.subsec_micros() as libc::suseconds_t };
+    // SAFETY: setsockopt reads one timeval from a valid pointer.
+    check(unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv as *const _ as *const libc::c_void, std::mem::size_of::<libc::timeval>() as u32) }).map(drop)
+}
+
 /// Keeps `fd` open across exec? No: marks it close-on-exec or not.
 pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own.
@@ -89,7 +96,8 @@ pub fn poll2(first: RawFd, second: RawFd, timeout: Option<Duration>) -> io::Resu
     })
 }
 
-/// Accepts one connection on a non-blocking listener; None if another process got it first.
+/// Accepts one connection; None when none came (non-blocking, or the receive timeout ran
+/// out), when another process got it first, or on a signal.
 pub fn accept(listener: RawFd) -> io::Result<Option<UnixStream>> {
     // SAFETY: accept4 on a listening socket; the new descriptor is owned by the UnixStream.
     let fd = unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
