@@ -7,7 +7,7 @@
 //! | kind | byte | direction | payload |
 //! |---|---|---|---|
 //! | `RequestHead`  | 1  | child → daemon | secret\[32\], u64 request_start_us, u64 queue_start_us, u32 flags, environ list |
-//! | `BodyRequest`  | 2  | daemon → child | u32 max bytes wanted (> 0) |
+//! | `BodyRequest`  | 2  | daemon → child | u32 credit (> 0): request-body bytes the child may send on |
 //! | `Body`         | 3  | both           | raw bytes (never empty) |
 //! | `BodyEnd`      | 4  | child → daemon | none: the request body is complete |
 //! | `ResponseHead` | 5  | daemon → child | u16 status, u32 len + status line, header list |
@@ -21,11 +21,14 @@
 //! value`; bytes are not UTF-8-checked, keys must be non-empty.
 //!
 //! A request: the child sends `RequestHead`; the daemon answers either `Rejected` (no request
-//! was started) or runs the app. The request body is pulled: each `BodyRequest` from the daemon
-//! is answered by one `Body` (at most the bytes wanted) or `BodyEnd`, so a streaming app never
-//! waits for a body the client has not sent yet. The response is `ResponseHead`, then any of
-//! `Body`/`SendFile`/`Flush`, then `End`. Which frame may come when is the caller's state
-//! machine, not this codec's.
+//! was started) or runs the app. The request body flows on credit: nothing is read from the
+//! client until the app first reads; then each `BodyRequest` lets the child send that many
+//! more bytes, in `Body` frames as they arrive from the client, and `BodyEnd` once the body is
+//! complete (also when asked again after that). The daemon keeps at most a socket buffer's
+//! worth of credit outstanding, so body bytes the app never reads cannot block the child. The
+//! response is `ResponseHead`, then any of `Body`/`SendFile`/`Flush`, then `End`. Which frame
+//! may come when is the caller's state machine, not this codec's. A receiver may take a
+//! `Body` payload in pieces as it arrives ([`Decoder::next_piece`]).
 //!
 //! The decoder never panics on input and never holds more than one frame's limit (plus what
 //! the caller feeds it at once): the length is checked against [`Limits`] from the 5-byte
@@ -530,8 +533,7 @@ impl RejectReason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
     RequestHead(RequestHead),
-    /// The app wants up to this many request-body bytes (non-zero: a zero request could not be
-    /// answered, since `Body` is never empty).
+    /// The child may send this many more request-body bytes (non-zero: `Body` is never empty).
     BodyRequest {
         max: NonZeroU32,
     },
