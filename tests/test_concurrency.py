@@ -32,7 +32,8 @@ EVENT_100 = """\
 """
 
 # A fixed pool for the load tests: both children started up front and never
-# reaped, each with more threads than wrk has connections, and unlimited
+# reaped, each with more threads than wrk has connections (wrk may open all 64 on
+# one child; with exactly 64 threads it then has no idle worker), and unlimited
 # requests per connection. Otherwise Apache itself closes keep-alive
 # connections under wrk's feet (process reaping, MaxKeepAliveRequests, the
 # event MPM dropping kept-alive connections of a process whose workers are all
@@ -43,9 +44,9 @@ EVENT_FIXED = """\
     ServerLimit             2
     MinSpareThreads         1
     MaxSpareThreads         128
-    ThreadLimit             64
-    ThreadsPerChild         64
-    MaxRequestWorkers       128
+    ThreadLimit             96
+    ThreadsPerChild         96
+    MaxRequestWorkers       192
     MaxConnectionsPerChild  0
 </IfModule>
 MaxKeepAliveRequests 0
