@@ -165,7 +165,10 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             credit -= sent.body_bytes;
             body_ended = sent.ended;
             if (&*stream).write_all(&body_frames[..sent.frame_bytes]).is_err() {
-                return daemon_gone(r, transport, name, head_sent, consumed, "stopped reading the request body");
+                // The daemon closed its side: the application answered without reading the
+                // rest (or the BodyEnd) of the body. Its response may be complete in the
+                // socket; whether it is shows when it is read.
+                body_ended = true;
             }
             continue;
         }
@@ -250,9 +253,8 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     // Asked again after the end: the answer is still the end.
                     let mut end = Vec::with_capacity(wire::HEADER_LEN);
                     wire::encode(&Frame::BodyEnd, &mut end);
-                    if (&*stream).write_all(&end).is_err() {
-                        return daemon_gone(r, transport, name, head_sent, consumed, "stopped reading the request body");
-                    }
+                    // A failed write shows as the connection ending when it is read next.
+                    let _ = (&*stream).write_all(&end);
                 }
             }
             Frame::ResponseHead(h) => {

@@ -8,6 +8,8 @@
 #   mode=readline_n&n=K  readline(K) until b''
 #   mode=readlines   readlines()
 #   mode=iter        for line in wsgi.input
+#   mode=exact       read(<= 64 KB) until CONTENT_LENGTH bytes came, never
+#                    asking for the end of the body; answers the count only
 #   mode=past_end    read(CONTENT_LENGTH), then three more reads that must
 #                    return b'' at once (EOF is sticky, never blocks)
 # The response is JSON: {"body": <latin-1 text>, "pieces": [sizes...],
@@ -54,6 +56,18 @@ def echo(environ, start_response):
         pieces = wrapped.readlines()
     elif mode == "iter":
         pieces = list(wrapped)
+    elif mode == "exact":
+        # read CONTENT_LENGTH bytes in 64 KB reads and answer at once with the count,
+        # never reading the end
+        left = total = int(environ.get("CONTENT_LENGTH") or 0)
+        while left > 0:
+            b = wrapped.read(min(65536, left))
+            if not b:
+                break
+            left -= len(b)
+        out = str(total - left).encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(out)))])
+        return [out]
     elif mode == "past_end":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         pieces = [wrapped.read(length)]
