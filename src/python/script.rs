@@ -34,10 +34,20 @@ fn lock_without_gil<'a, T>(py: Python<'_>, m: &'a Mutex<T>) -> MutexGuard<'a, T>
 }
 
 /// mod_wsgi's module name for a script: `_mod_wsgi_` + md5 of its path.
-fn module_name(py: Python<'_>, path: &str) -> PyRes<String> {
-    let md5 = py.import("hashlib").and_then(|h| h.call_method1("md5", (path.as_bytes(),))).or_raise(py)?;
-    let hex: String = md5.call_method0("hexdigest").and_then(|h| h.extract()).or_raise(py)?;
-    Ok(format!("_mod_wsgi_{hex}"))
+fn module_name(path: &str) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(path.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("_mod_wsgi_{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn module_name_is_mod_wsgis() {
+        // `echo -n /srv/app.wsgi | md5sum`
+        assert_eq!(super::module_name("/srv/app.wsgi"), "_mod_wsgi_295f8766fc4bd953ab4cd252da58a6a3");
+    }
 }
 
 pub enum Loading {
@@ -120,7 +130,7 @@ fn execute<'py>(py: Python<'py>, glue: &Glue, path: &str, case_sensitive: bool) 
         Ok(s) => s,
         Err(e) => return Err(super::exceptions::os_error(py, &format!("cannot read WSGI script '{path}': {e}"))),
     };
-    let name = module_name(py, &if case_sensitive { path.to_string() } else { path.to_lowercase() })?;
+    let name = module_name(&if case_sensitive { path.to_string() } else { path.to_lowercase() });
     let code = glue.builtins_compile.bind(py).call1((source.as_slice(), path, "exec")).or_raise(py)?;
     let module = glue.module_type.bind(py).call1((name.as_str(),)).or_raise(py)?;
     module.setattr("__file__", path).or_raise(py)?;
