@@ -336,19 +336,35 @@ class RequestTimeout(BaseException):
     """Raised in a request's thread when it exceeds request-timeout (daemon mode)."""
 
 
-import logging as _logging
+def _make_log_handler():
+    import logging
+
+    class LogHandler(logging.Handler):
+        """A logging handler writing to Apache's error log at the matching level."""
+
+        def emit(self, record):
+            try:
+                message = self.format(record)
+            except Exception:
+                self.handleError(record)
+                return
+            _log_record(record.levelno, message)
+
+    LogHandler.__module__ = __name__
+    return LogHandler
 
 
-class LogHandler(_logging.Handler):
-    """A logging handler writing to Apache's error log at the matching level."""
+def __getattr__(name):
+    # mod_wsgi.LogHandler is made on first use: importing logging costs every interpreter
+    # ~2.5 MB that applications which never log would carry.
+    if name == 'LogHandler':
+        globals()['LogHandler'] = handler = _make_log_handler()
+        return handler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def emit(self, record):
-        try:
-            message = self.format(record)
-        except Exception:
-            self.handleError(record)
-            return
-        _log_record(record.levelno, message)
+
+def __dir__():
+    return sorted(set(globals()) | {'LogHandler'})
 
 
 event_callbacks = []
