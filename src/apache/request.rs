@@ -349,32 +349,6 @@ impl ApacheTransport {
         self.finish(&[])
     }
 
-    /// Sends `len` bytes of a file from `offset`; `sendfile` lets the core use sendfile(2).
-    pub fn send_file_with(&mut self, fd: RawFd, offset: u64, len: u64, sendfile: bool) -> Result<(), ClientGone> {
-        let pool = self.request.pool();
-        // The application closes its file when the response ends; Apache may still be sending
-        // (event MPM write completion), so the bucket gets its own descriptor, closed with the
-        // request pool (destroyed only after the response is written).
-        // SAFETY: dup of a descriptor the application handed us and keeps open during this call.
-        let own = unsafe { libc::dup(fd) };
-        if own < 0 {
-            return Err(ClientGone);
-        }
-        let mut flags = ffi::APR_FOPEN_READ;
-        if sendfile {
-            flags |= ffi::APR_FOPEN_SENDFILE_ENABLED;
-        }
-        // SAFETY: wraps `own` in an apr_file_t in the request pool; the cleanup closes it once.
-        unsafe {
-            let mut file: *mut ffi::apr_file_t = ptr::null_mut();
-            let mut os_fd = own;
-            ffi::apr_os_file_put(&mut file, &mut os_fd, flags, pool);
-            ffi::apr_pool_cleanup_register(pool, own as usize as *const c_void, Some(close_fd), Some(ffi::apr_pool_cleanup_null));
-            ffi::apr_brigade_insert_file(self.brigade, file, offset as ffi::apr_off_t, len as ffi::apr_off_t, pool);
-        }
-        self.pass()
-    }
-
     fn pass(&mut self) -> Result<(), ClientGone> {
         let r = self.request.raw();
         // SAFETY: passing our brigade down the request's output filters, then emptying it.
@@ -435,7 +409,28 @@ impl Transport for ApacheTransport {
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), ClientGone> {
-        self.send_file_with(fd, offset, len, self.enable_sendfile)
+        let pool = self.request.pool();
+        // The application closes its file when the response ends; Apache may still be sending
+        // (event MPM write completion), so the bucket gets its own descriptor, closed with the
+        // request pool (destroyed only after the response is written).
+        // SAFETY: dup of a descriptor the application handed us and keeps open during this call.
+        let own = unsafe { libc::dup(fd) };
+        if own < 0 {
+            return Err(ClientGone);
+        }
+        let mut flags = ffi::APR_FOPEN_READ;
+        if self.enable_sendfile {
+            flags |= ffi::APR_FOPEN_SENDFILE_ENABLED;
+        }
+        // SAFETY: wraps `own` in an apr_file_t in the request pool; the cleanup closes it once.
+        unsafe {
+            let mut file: *mut ffi::apr_file_t = ptr::null_mut();
+            let mut os_fd = own;
+            ffi::apr_os_file_put(&mut file, &mut os_fd, flags, pool);
+            ffi::apr_pool_cleanup_register(pool, own as usize as *const c_void, Some(close_fd), Some(ffi::apr_pool_cleanup_null));
+            ffi::apr_brigade_insert_file(self.brigade, file, offset as ffi::apr_off_t, len as ffi::apr_off_t, pool);
+        }
+        self.pass()
     }
 
     fn finish(&mut self, last: &[&[u8]]) -> Result<(), ClientGone> {

@@ -100,7 +100,6 @@ impl Connection {
         if self.decoder.body_left() > 0 {
             return Err("request body left unread on the connection".into());
         }
-        let mut buf = [0u8; 16 * 1024];
         loop {
             if let Some(frame) = self.decoder.next_frame().map_err(|e| e.to_string())? {
                 if let Frame::RequestHead(_) = frame {
@@ -108,11 +107,9 @@ impl Connection {
                 }
                 return Ok(Some(frame));
             }
-            let n = self.stream.read(&mut buf).map_err(|e| e.to_string())?;
-            if n == 0 {
+            if !self.fill()? {
                 return if self.decoder.buffered() == 0 { Ok(None) } else { Err("connection closed inside a frame".into()) };
             }
-            self.decoder.feed(&buf[..n]);
         }
     }
 
