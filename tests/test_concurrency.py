@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from harness import daemon as hd
+
 CONF = """\
 WSGIScriptAlias /hello @APPS@/hello.wsgi
 WSGIScriptAlias /sleep @APPS@/sleeper.wsgi
@@ -31,26 +33,8 @@ EVENT_100 = """\
 </IfModule>
 """
 
-# A fixed pool for the load tests: both children started up front and never
-# reaped, each with more threads than wrk has connections (wrk may open all 64 on
-# one child; with exactly 64 threads it then has no idle worker), and unlimited
-# requests per connection. Otherwise Apache itself closes keep-alive
-# connections under wrk's feet (process reaping, MaxKeepAliveRequests, the
-# event MPM dropping kept-alive connections of a process whose workers are all
-# busy), which wrk counts as read errors although no request failed.
-EVENT_FIXED = """\
-<IfModule mpm_event_module>
-    StartServers            2
-    ServerLimit             2
-    MinSpareThreads         1
-    MaxSpareThreads         128
-    ThreadLimit             96
-    ThreadsPerChild         96
-    MaxRequestWorkers       192
-    MaxConnectionsPerChild  0
-</IfModule>
-MaxKeepAliveRequests 0
-"""
+# The fixed pool for load tests (see harness/daemon.py).
+EVENT_FIXED = hd.EVENT_FIXED
 
 WRK_SECONDS = int(os.environ.get("MOD_WSGI_RS_WRK_SECONDS", "60"))
 
