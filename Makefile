@@ -18,7 +18,9 @@ PYTEST_ARGS   ?= -v
 BENCH_ARGS    ?=
 SYSTEM_PYTHON := /usr/bin/python3
 SO            := target/release/libmod_wsgi_rs.so
-APT_PACKAGES  := apache2 apache2-dev libclang-dev python3-dev python3-venv wrk curl \
+# gdb: the test harness reads a crashed child's core to tell Apache's own
+# hard-stop race from a crash in our module (tests/harness/cores.py).
+APT_PACKAGES  := apache2 apache2-dev libclang-dev python3-dev python3-venv wrk curl gdb \
                  build-essential pkg-config
 VENV_STAMP    := $(VENV)/.mod_wsgi_rs-requirements.stamp
 
