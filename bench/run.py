@@ -806,6 +806,14 @@ def serve(mode_server, so_paths):
     if mode not in MODES + ["static"] or server not in SERVERS + ["static"]:
         sys.exit(f"--serve: unknown mode/server {mode} {server}")
     srv = make_server(Cell(WORKLOADS[0], mode, server), so_paths)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    # Started in the background, Python inherits SIGINT ignored; `kill` sends SIGTERM.
+    # Either must still stop Apache.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     srv.start(timeout=60)
     try:
         for w in WORKLOADS:
@@ -818,7 +826,9 @@ def serve(mode_server, so_paths):
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave Apache up
+        # A second signal must not leave Apache up.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         srv.stop(graceful=True)
         shutil.rmtree(srv.root, ignore_errors=True)
 
