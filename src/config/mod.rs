@@ -544,7 +544,7 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
                 return Err(format!("WSGIAcceptMutex takes default, flock, fcntl, sysvsem, posixsem or pthread, not '{v}'"));
             }
             Parsed::Notice(format!(
-                "WSGIAcceptMutex {v}: mod_wsgi_rs daemon threads wait in accept(2), which wakes one of them per connection, so no mutex is used"
+                "WSGIAcceptMutex {v}: mod_wsgi_rs daemon threads wait in epoll, which wakes one of them per new connection or request, so no mutex is used"
             ))
         }
         "WSGIErrorOverride" => {

@@ -2,6 +2,7 @@
 //! daemon the request body as its application reads it, and relay the response through
 //! Apache's output filters (the same transport embedded mode uses).
 
+use super::keepalive;
 use super::pools::Target;
 use super::wire::{self, Decoder, Frame, Limits, Outcome, Pairs, Piece, RejectReason, RequestFlags, RequestHead};
 use crate::apache::bucket::BucketBuffer;
@@ -34,8 +35,12 @@ const COALESCE: usize = 64 * 1024;
 
 enum Relay {
     Done(i32),
+    /// Done, and the connection can carry the next request.
+    Reusable(i32),
     /// The daemon could not take the request (restarting); nothing was consumed.
     Retry,
+    /// A kept connection ended before any process took the request: send it on a new one.
+    Stale,
 }
 
 fn now_us() -> u64 {
@@ -73,17 +78,25 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
     }
     let flush_delay = Duration::from_millis(g.response_flush_delay_ms as u64);
     let mut retry_delay = Duration::from_millis(10);
+    // After a kept connection failed, or a restarting process refused the request, the next
+    // attempt uses a new connection: one any process of the pool can take.
+    let mut use_kept = true;
     loop {
-        let stream = match connect(target, connect_deadline) {
+        let kept = if use_kept { keepalive::take(&g.name) } else { None };
+        let pooled = kept.is_some();
+        let stream = match kept.map_or_else(|| connect(target, connect_deadline), Ok) {
             Ok(s) => s,
             Err(e) => {
                 r.log(Level::Error, &format!("Unable to connect to WSGI daemon process '{}' on '{}': {e}", g.name, target.socket_path.display()));
                 return ffi::HTTP_SERVICE_UNAVAILABLE;
             }
         };
-        let _ = stream.set_read_timeout(Some(io_timeout));
         let _ = stream.set_write_timeout(Some(io_timeout));
         if let Err(e) = (&stream).write_all(&head_bytes) {
+            if pooled {
+                use_kept = false;
+                continue;
+            }
             r.log(Level::Error, &format!("Failed to send the request to WSGI daemon process '{}': {e}", g.name));
             return ffi::HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -93,9 +106,15 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
         let until_accepted = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
         let _ = stream.set_read_timeout(Some(until_accepted.min(io_timeout)));
         let tuning = Tuning { limits, coalesce, error_override: p.error_override, io_timeout, flush_delay };
-        match relay(r, &stream, &mut transport, &g.name, &tuning) {
+        match relay(r, &stream, &mut transport, &g.name, &tuning, pooled) {
             Relay::Done(status) => return status,
+            Relay::Reusable(status) => {
+                keepalive::keep(&g.name, stream, (g.processes.max(1) * g.threads.max(1)) as usize);
+                return status;
+            }
+            Relay::Stale => use_kept = false,
             Relay::Retry if Instant::now() < connect_deadline && !crate::apache::server::is_stopping() => {
+                use_kept = false;
                 std::thread::sleep(retry_delay);
                 retry_delay = (retry_delay * 2).min(Duration::from_millis(200));
             }
@@ -137,7 +156,8 @@ struct Tuning {
 /// of a large `Body` frame is then read straight into the buffer Apache will send.
 const HEAD_READ: usize = 16 * 1024;
 
-fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, t: &Tuning) -> Relay {
+/// Relays one request on `stream`; `pooled` when the connection was kept from an earlier one.
+fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, t: &Tuning, pooled: bool) -> Relay {
     let (coalesce, error_override, io_timeout) = (t.coalesce, t.error_override, t.io_timeout);
     let mut accepted = false;
     let mut decoder = Decoder::with_limits(t.limits);
@@ -178,7 +198,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             let want = decoder.body_left().min(out.spare_len());
             let mut received = Vec::new();
             match out.fill_with(|spare| socket::recv_uninit_with_fds(stream, &mut spare[..want], &mut received)) {
-                Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, "closed the connection"),
+                Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, "closed the connection"),
                 Ok(n) => {
                     fds.extend(received);
                     decoder.body_read_directly(n);
@@ -193,7 +213,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
                     return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
                 }
-                Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, &e.to_string()),
+                Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, &e.to_string()),
             }
             continue;
         }
@@ -216,7 +236,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             Ok(None) => {
                 let mut received = Vec::new();
                 match socket::recv_with_fds(stream, &mut buf, &mut received) {
-                    Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, "closed the connection"),
+                    Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, "closed the connection"),
                     Ok(n) => {
                         fds.extend(received);
                         decoder.feed(&buf[..n]);
@@ -231,7 +251,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                         r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
                         return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
                     }
-                    Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, &e.to_string()),
+                    Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, &e.to_string()),
                 }
             }
             Err(e) => {
@@ -240,6 +260,12 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             }
         };
         if !accepted {
+            // A daemon acknowledges a request before anything else; another frame first could
+            // only be left over from an earlier request on this connection.
+            if !matches!(frame, Frame::Pong) {
+                r.log(Level::Error, &format!("WSGI daemon process '{name}' sent {:?} before taking the request", frame.kind()));
+                return Relay::Done(ffi::HTTP_BAD_GATEWAY);
+            }
             accepted = true;
             let _ = stream.set_read_timeout(Some(io_timeout));
         }
@@ -315,7 +341,10 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     Some(out) => transport.finish_buffer(out),
                     None => transport.finish(&[]),
                 };
-                return Relay::Done(ffi::OK);
+                // A daemon that asked for the body closes the connection unless its application
+                // read all of it; only a request that left nothing behind keeps the connection.
+                let clean = !consumed && fds.is_empty() && decoder.buffered() == 0;
+                return if clean { Relay::Reusable(ffi::OK) } else { Relay::Done(ffi::OK) };
             }
             Frame::End(Outcome::Aborted) => {
                 if let Some(out) = pending.take() {
@@ -394,7 +423,10 @@ fn forward_body(transport: &mut ApacheTransport, credit: usize, frames: &mut Vec
 
 /// The daemon went away mid-request (crash, kill -9). Before anything was consumed or sent,
 /// a retry reaches another (or the restarted) process; otherwise the client must see failure.
-fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sent: bool, consumed: bool, why: &str) -> Relay {
+fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sent: bool, consumed: bool, stale_kept: bool, why: &str) -> Relay {
+    if stale_kept {
+        return Relay::Stale;
+    }
     let idempotent = matches!(r.method(), "GET" | "HEAD" | "OPTIONS");
     // While Apache stops, the pool is stopping too: a retry would only wait.
     if !head_sent && !consumed && idempotent && !crate::apache::server::is_stopping() {

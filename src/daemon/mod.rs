@@ -5,10 +5,12 @@
 //! forks the pool's worker processes, restarts them when they die, and on a script change
 //! starts a new generation before the old one stops taking work (no request fails).
 //! A worker drops privileges, starts Python and serves connections with `threads` threads.
-//! An Apache child proxies a request over the socket with our own framed protocol (`wire`).
+//! An Apache child proxies a request over the socket with our own framed protocol (`wire`),
+//! and keeps the connection for its next request to the pool (`keepalive`).
 
 pub mod accounts;
 pub mod client;
+pub mod keepalive;
 pub mod pools;
 pub mod supervisor;
 pub mod transport;

@@ -84,7 +84,13 @@ impl Connection {
     /// Reads more bytes into the decoder; false at end of stream.
     fn fill(&mut self) -> Result<bool, String> {
         let mut buf = [0u8; 16 * 1024];
-        let n = self.stream.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = match self.stream.read(&mut buf) {
+            Ok(n) => n,
+            // The Apache child closed the connection without reading all of the last
+            // response (its client went away): between frames that is just the end.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && self.decoder.buffered() == 0 => 0,
+            Err(e) => return Err(e.to_string()),
+        };
         self.decoder.feed(&buf[..n]);
         Ok(n > 0)
     }
@@ -93,6 +99,11 @@ impl Connection {
     /// did not read its whole body): the connection cannot carry another request.
     pub fn body_unfinished(&self) -> bool {
         self.body.started && !self.body.ended
+    }
+
+    /// Bytes of a next frame already read from the socket (epoll will not report them).
+    pub fn has_buffered_input(&self) -> bool {
+        self.decoder.buffered() > 0
     }
 
     /// The next frame; Ok(None) when the peer closed the connection between frames.

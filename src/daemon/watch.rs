@@ -151,4 +151,7 @@ pub fn answer_timeout(conn: RawFd) {
     wire::encode(&Frame::End(Outcome::Complete), &mut out);
     let mut file = std::mem::ManuallyDrop::new(crate::sys::socket::file_of(conn));
     let _ = file.write_all(&out);
+    // The application may still be running and write more: none of it may reach the Apache
+    // child, which would take it for the answer to its next request on this connection.
+    crate::sys::socket::shutdown(conn);
 }

@@ -1,8 +1,9 @@
 //! A daemon process: forked by its pool's supervisor, it drops privileges, starts Python,
-//! and serves connections from Apache children with `threads` threads, each blocked in
-//! accept(2) when idle (the kernel wakes one per connection). It drains and exits on SIGUSR1 (replaced by a
-//! new generation), on SIGTERM (shutdown), after maximum-requests, restart-interval or
-//! inactivity-timeout, and when it sees a changed script.
+//! and serves requests from Apache children with `threads` threads. Apache children keep
+//! connections open between requests; idle threads wait in one epoll set holding the pool's
+//! listening socket and those idle connections, and each readiness wakes one thread. It drains
+//! and exits on SIGUSR1 (replaced by a new generation), on SIGTERM (shutdown), after
+//! maximum-requests, restart-interval or inactivity-timeout, and when it sees a changed script.
 
 use super::pools;
 use super::transport::{Connection, DaemonTransport};
@@ -16,6 +17,7 @@ use crate::config::daemon::DaemonGroup;
 use crate::python::exceptions::{self, OrRaise};
 use crate::python::interp;
 use crate::python::{gil, script};
+use crate::sys::poller::Poller;
 use crate::sys::process;
 use crate::sys::socket;
 use crate::wsgi::environ;
@@ -23,11 +25,12 @@ use crate::wsgi::run::{self, Outcome as RunOutcome};
 use crate::wsgi::transport::LogLevel;
 use pyo3::prelude::*;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Shared {
@@ -44,7 +47,13 @@ struct Shared {
     /// inactivity-timeout is armed by the first request (mod_wsgi).
     had_request: AtomicBool,
     watch: Watch,
+    poller: Poller,
+    /// Connections between requests, by descriptor (their epoll token).
+    idle: Mutex<HashMap<RawFd, Connection>>,
 }
+
+/// The listening socket's epoll token; a connection's is its descriptor.
+const LISTENER: u64 = u64::MAX;
 
 static MAIN_SERVER: OnceLock<usize> = OnceLock::new();
 
@@ -83,12 +92,16 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
     }
     // After the switch of user, which clears it: a worker never outlives its supervisor.
     process::die_with_parent(libc::SIGTERM, supervisor);
-    // Idle threads wait in accept(2) itself: the kernel wakes exactly one per connection (a
-    // lock passed between threads taking turns to poll cost a wake-up per request). The
-    // timeout lets them notice draining. Every process of the pool shares this socket and
-    // sets it the same way.
-    let _ = socket::set_nonblocking(listener, false);
-    let _ = socket::set_receive_timeout(listener, ACCEPT_WAKE);
+    // Woken threads race to accept (other processes watch the same socket): the loser must
+    // not block. Every process of the pool shares this socket and sets it the same way.
+    let _ = socket::set_nonblocking(listener, true);
+    let poller = match Poller::new().and_then(|p| p.watch(listener, LISTENER).map(|_| p)) {
+        Ok(p) => p,
+        Err(e) => {
+            log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot watch its socket: {e}"));
+            process::exit_now(1);
+        }
+    };
     if !crate::lifecycle::start_daemon_python(main, &group) {
         process::exit_now(1);
     }
@@ -105,6 +118,8 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         last_activity_ms: AtomicU64::new(now_ms()),
         had_request: AtomicBool::new(false),
         watch: Watch::default(),
+        poller,
+        idle: Mutex::new(HashMap::new()),
     });
     shared.watch.gil_seen_ms.store(now_ms(), Ordering::Relaxed);
     const SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
@@ -117,7 +132,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         if let Some(size) = shared.group.stack_size {
             builder = builder.stack_size(size as usize);
         }
-        match builder.spawn(move || accept_loop(&shared)) {
+        match builder.spawn(move || work_loop(&shared)) {
             Ok(h) => handles.push(h),
             Err(e) => log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}': cannot start a thread: {e}")),
         }
@@ -149,6 +164,9 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         }
         if shared.draining.load(Ordering::Acquire) {
             break (g.graceful_timeout, "maximum_requests");
+        }
+        if shared.busy.load(Ordering::Acquire) >= threads as usize {
+            bounce_waiting(&shared);
         }
         match shared.watch.check(g, now_ms(), log_line) {
             Verdict::Fine => {}
@@ -255,47 +273,99 @@ fn tell_supervisor(shared: &Shared, what: &str) {
 }
 
 /// How often a thread waiting for a connection checks whether the process is draining.
-const ACCEPT_WAKE: Duration = Duration::from_millis(100);
+const WAKE: Duration = Duration::from_millis(100);
 
-/// From now on no thread takes a new connection (queued ones go to other processes); waiting
-/// threads notice within ACCEPT_WAKE.
+/// From now on no thread takes a new connection (queued ones go to other processes), and
+/// idle connections are closed, so Apache children send their next requests elsewhere;
+/// waiting threads notice within WAKE.
 fn stop_accepting(shared: &Shared) {
     shared.draining.store(true, Ordering::Release);
+    idle_connections(shared).clear();
 }
 
-fn accept_loop(shared: &Shared) {
+/// All threads are busy: a request already sent on an idle connection would wait for one of
+/// them while another process may be free. Closing such connections unread makes the Apache
+/// child send those requests again on new connections, which any process can take.
+fn bounce_waiting(shared: &Shared) {
+    idle_connections(shared).retain(|&fd, _| !socket::readable_now(fd));
+}
+
+fn idle_connections(shared: &Shared) -> std::sync::MutexGuard<'_, HashMap<RawFd, Connection>> {
+    shared.idle.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn work_loop(shared: &Shared) {
     while !shared.draining.load(Ordering::Acquire) {
-        let conn = match socket::accept(shared.listener) {
-            Ok(Some(conn)) => conn,
+        let conn = match shared.poller.wait(WAKE) {
+            Ok(Some(LISTENER)) => {
+                if shared.draining.load(Ordering::Acquire) {
+                    continue;
+                }
+                let accepted = socket::accept(shared.listener);
+                // Another thread may take the next queued connection meanwhile.
+                let _ = shared.poller.watch(shared.listener, LISTENER);
+                match accepted {
+                    Ok(Some(stream)) => Connection::new(stream),
+                    Ok(None) => continue,
+                    Err(_) => return,
+                }
+            }
+            Ok(Some(fd)) => match idle_connections(shared).remove(&(fd as RawFd)) {
+                Some(conn) => conn,
+                None => continue,
+            },
             Ok(None) => continue,
             Err(_) => return,
         };
-        // Not the listener's wake-up timeout: requests wait as long as their body takes.
-        let _ = conn.set_read_timeout(None);
         shared.busy.fetch_add(1, Ordering::AcqRel);
-        serve(shared, conn);
+        let kept = serve(shared, conn);
         shared.busy.fetch_sub(1, Ordering::AcqRel);
+        if let Some(conn) = kept {
+            park(shared, conn);
+        }
     }
 }
 
-/// Requests on one connection until the Apache child closes it.
-fn serve(shared: &Shared, stream: std::os::unix::net::UnixStream) {
-    let conn = Rc::new(RefCell::new(Connection::new(stream)));
+/// Keeps a connection for the Apache child's next request, unless the process is draining.
+fn park(shared: &Shared, conn: Connection) {
+    let fd = conn.stream.as_raw_fd();
+    let mut idle = idle_connections(shared);
+    // Checked under the lock stop_accepting clears the set with: nothing is parked after it.
+    if shared.draining.load(Ordering::Acquire) {
+        return;
+    }
+    idle.insert(fd, conn);
+    if shared.poller.watch(fd, fd as u64).is_err() {
+        idle.remove(&fd);
+    }
+}
+
+/// Requests on one connection while the next one has already arrived; the connection back
+/// when it can carry another request, None when it is done (closed, or left unusable).
+fn serve(shared: &Shared, conn: Connection) -> Option<Connection> {
+    let conn = Rc::new(RefCell::new(conn));
     loop {
         let frame = conn.borrow_mut().read_frame();
         let head = match frame {
             Ok(Some(Frame::RequestHead(head))) => head,
-            Ok(None) => return,
-            Ok(Some(other)) => return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': unexpected {:?} frame from Apache", shared.name, other.kind())),
-            Err(e) => return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': bad data from Apache: {e}", shared.name)),
+            Ok(None) => return None,
+            Ok(Some(other)) => {
+                log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': unexpected {:?} frame from Apache", shared.name, other.kind()));
+                return None;
+            }
+            Err(e) => {
+                log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': bad data from Apache: {e}", shared.name));
+                return None;
+            }
         };
         if !head.secret_matches(&shared.secret) {
-            return log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': a connection without the pool's secret was refused", shared.name));
+            log_line(LogLevel::Error, &format!("mod_wsgi: daemon '{}': a connection without the pool's secret was refused", shared.name));
+            return None;
         }
         // Tells the Apache child a process has its request (it gives up after connect-timeout
         // when no process of the pool is running to take it from the socket's queue).
         if conn.borrow_mut().send(&Frame::Pong).is_err() {
-            return;
+            return None;
         }
         shared.had_request.store(true, Ordering::Relaxed);
         let counts = !head.flags.ignore_activity;
@@ -303,14 +373,17 @@ fn serve(shared: &Shared, stream: std::os::unix::net::UnixStream) {
             shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
         }
         if !handle(shared, &conn, head) || conn.borrow().body_unfinished() {
-            return;
+            return None;
         }
         let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
         if shared.group.maximum_requests > 0 && served >= shared.group.maximum_requests {
             if !shared.draining.swap(true, Ordering::AcqRel) {
                 tell_supervisor(shared, "leaving");
             }
-            return;
+            return None;
+        }
+        if !conn.borrow().has_buffered_input() {
+            return Rc::try_unwrap(conn).ok().map(RefCell::into_inner);
         }
     }
 }
@@ -435,8 +508,9 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
         later.send();
     }
     match outcome {
-        // The 504 above already ended the response.
-        Some(Outcome::Complete) => true,
+        // The 504 above already ended the response; the interrupted request may have left
+        // frames unread, so the connection ends with it.
+        Some(Outcome::Complete) => false,
         Some(o) => end(conn, o),
         None => true,
     }

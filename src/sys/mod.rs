@@ -1,6 +1,7 @@
 //! Thin, safe wrappers over the libc calls daemon mode needs (processes, privileges, limits,
-//! Unix sockets with descriptor passing). The only unsafe code outside `apache/` and `python/`.
+//! Unix sockets with descriptor passing, epoll). The only unsafe code outside `apache/` and `python/`.
 
+pub mod poller;
 pub mod process;
 pub mod socket;
 

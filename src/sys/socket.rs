@@ -49,13 +49,6 @@ pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
     }
 }
 
-/// SO_RCVTIMEO: blocking reads (and accept on a listener) give up with EAGAIN after `timeout`.
-pub fn set_receive_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
-    let tv = libc::timeval { tv_sec: timeout.as_secs() as libc::time_t, tv_usec: timeout.subsec_micros() as libc::suseconds_t };
-    // SAFETY: setsockopt reads one timeval from a valid pointer.
-    check(unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv as *const _ as *const libc::c_void, std::mem::size_of::<libc::timeval>() as u32) }).map(drop)
-}
-
 /// Keeps `fd` open across exec? No: marks it close-on-exec or not.
 pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own.
@@ -96,8 +89,20 @@ pub fn poll2(first: RawFd, second: RawFd, timeout: Option<Duration>) -> io::Resu
     })
 }
 
-/// Accepts one connection; None when none came (non-blocking, or the receive timeout ran
-/// out), when another process got it first, or on a signal.
+/// Ends both directions of a connection whose descriptor someone else owns: later writes on
+/// either side fail, and the peer reads end-of-stream after what was already sent.
+pub fn shutdown(fd: RawFd) {
+    // SAFETY: shutdown only changes the state of the socket behind a descriptor the caller keeps open.
+    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+}
+
+/// Whether `fd` has input (or was closed by its peer) right now.
+pub fn readable_now(fd: RawFd) -> bool {
+    matches!(poll2(fd, -1, Some(Duration::ZERO)), Ok(Ready::First))
+}
+
+/// Accepts one connection; None when none is queued (the listener is non-blocking: another
+/// process may have taken it first) or on a signal.
 pub fn accept(listener: RawFd) -> io::Result<Option<UnixStream>> {
     // SAFETY: accept4 on a listening socket; the new descriptor is owned by the UnixStream.
     let fd = unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };

@@ -1,0 +1,46 @@
+"""An Apache child keeps its connections to a daemon pool open between requests
+(src/daemon/keepalive.rs). A kept connection can end before a daemon process
+takes the next request on it: the process was killed, or closed it because all
+its threads were busy. Such a request was never run, so it is sent again on a
+new connection - whatever its method - and the client never sees the difference."""
+
+import json
+import os
+import signal
+
+from harness import ONE_EVENT_CHILD
+from harness import daemon as hd
+from harness.apache import http_request
+
+PROBE = "@APPS@/daemon_probe.wsgi"
+ECHO = "@APPS@/echo.wsgi"
+
+
+def pool(name, processes, threads):
+    return f"""\
+WSGIDaemonProcess {name} processes={processes} threads={threads} display-name=%{{GROUP}}
+WSGIScriptAlias /probe {PROBE} process-group={name}
+WSGIScriptAlias /echo {ECHO} process-group={name}
+"""
+
+
+def post(port, path, body, timeout=30.0):
+    req = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+           f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n")
+    return http_request(port, req.encode() + body, timeout=timeout)
+
+
+def test_post_after_the_daemon_was_killed_between_requests(apache):
+    srv = apache(pool("kk", 1, 2), mpm_config=ONE_EVENT_CHILD)
+    status, _, body = hd.get(srv.port, "/probe?mode=pid")
+    assert status == 200
+    victim = int(body.split()[-1])
+    os.kill(victim, signal.SIGKILL)
+    hd.wait_until(lambda: hd.titled("kk") and victim not in hd.titled("kk"), 20,
+                  what="a new daemon process")
+    # The connection kept from the first request died with its process.
+    r = post(srv.port, "/echo?mode=read", b"sent once")
+    assert r.status == 200, r.raw[-2000:]
+    assert json.loads(r.body)["body"] == "sent once"
+    status, _, body = hd.get(srv.port, "/probe?mode=pid")
+    assert status == 200 and int(body.split()[-1]) != victim
