@@ -317,7 +317,13 @@ fn work_loop(shared: &Shared) {
             Ok(None) => continue,
             Err(_) => return,
         };
-        shared.busy.fetch_add(1, Ordering::AcqRel);
+        if shared.busy.fetch_add(1, Ordering::AcqRel) + 1 >= shared.group.threads.max(1) as usize {
+            // No thread left free: the next requests must not be sent here while another
+            // process may have one. Closing the idle connections makes the Apache children
+            // connect anew (the socket's queue is shared by all processes of the pool); a
+            // request already in one of them was not read, and is sent again.
+            idle_connections(shared).clear();
+        }
         let kept = serve(shared, conn);
         shared.busy.fetch_sub(1, Ordering::AcqRel);
         if let Some(conn) = kept {
