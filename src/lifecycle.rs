@@ -198,6 +198,9 @@ fn start_python(s: *mut ffi::server_rec, context: ProcessContext, python: &crate
         Ok(Ok(())) => {}
     }
     preload_scripts(s, process_group);
+    // Start-up leaves freed memory in the middle of the heap, where malloc does not give it
+    // back on its own: ~0.5 MB resident in every Python process for its whole life.
+    crate::sys::process::release_free_heap();
     true
 }
 

@@ -243,6 +243,13 @@ pub fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// Returns every free page of the malloc heap to the kernel, including those below live
+/// allocations (glibc trims only the top of the heap by itself).
+pub fn release_free_heap() {
+    // SAFETY: malloc_trim works on glibc's own arenas under their locks; no pointer is passed.
+    unsafe { libc::malloc_trim(0) };
+}
+
 /// This thread's pthread id, which is also Python's `threading.get_ident()`.
 pub fn thread_id() -> u64 {
     // SAFETY: pthread_self cannot fail.
