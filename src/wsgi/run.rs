@@ -160,6 +160,11 @@ fn reraise(exc: Option<Bound<'_, PyAny>>) -> Raised {
 }
 
 fn close(py: Python<'_>, iterable: &Bound<'_, PyAny>) -> PyRes<()> {
+    // The usual result, a plain list or tuple, has no close(): asking would raise and drop
+    // an AttributeError on every request (on Python < 3.13).
+    if iterable.is_exact_instance_of::<PyList>() || iterable.is_exact_instance_of::<PyTuple>() {
+        return Ok(());
+    }
     match iterable.hasattr("close").or_raise(py)? {
         true => iterable.call_method0("close").map(drop).or_raise(py),
         false => Ok(()),
