@@ -44,3 +44,28 @@ def test_post_after_the_daemon_was_killed_between_requests(apache):
     assert json.loads(r.body)["body"] == "sent once"
     status, _, body = hd.get(srv.port, "/probe?mode=pid")
     assert status == 200 and int(body.split()[-1]) != victim
+
+
+def test_connection_kept_after_requests_with_a_body(apache):
+    """Frameworks read CONTENT_LENGTH bytes and never ask for the end of the body: the
+    connection still carries the next request (the same socket stays open in the daemon)
+    and nothing of one request's body reaches the next."""
+    srv = apache(pool("kb", 1, 2), mpm_config=ONE_EVENT_CHILD)
+
+    def sockets():
+        status, _, body = hd.get(srv.port, "/probe?mode=sockets")
+        assert status == 200
+        return set(body.decode().split())
+
+    before = sockets()
+    for size in (10, 300_000, 1 << 20, 0, 65536):
+        r = post(srv.port, "/echo?mode=exact", b"b" * size)
+        assert r.status == 200 and r.body == str(size).encode(), r.raw[-2000:]
+        r = post(srv.port, "/echo?mode=read", b"whole")
+        assert r.status == 200 and json.loads(r.body)["body"] == "whole", r.raw[-2000:]
+        # Reads past the end answer at once, and leave the connection usable too.
+        r = post(srv.port, "/echo?mode=past_end", b"p" * 1000)
+        assert r.status == 200 and len(json.loads(r.body)["body"]) == 1000, r.raw[-2000:]
+    assert sockets() == before
+    log = srv.error_log()
+    assert "unexpected" not in log and "bad data" not in log, log[-3000:]

@@ -169,6 +169,8 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
     // carrying them (reused for each piece).
     let mut credit = 0usize;
     let mut body_ended = false;
+    // The daemon got the whole body, BodyEnd included: it can keep the connection.
+    let mut body_end_sent = false;
     let mut body_frames = Vec::new();
     let mut head_sent = false;
     let mut consumed = false;
@@ -184,7 +186,9 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             }
             credit -= sent.body_bytes;
             body_ended = sent.ended;
-            if (&*stream).write_all(&body_frames[..sent.frame_bytes]).is_err() {
+            if (&*stream).write_all(&body_frames[..sent.frame_bytes]).is_ok() {
+                body_end_sent = sent.ended;
+            } else {
                 // The daemon closed its side: the application answered without reading the
                 // rest (or the BodyEnd) of the body. Its response may be complete in the
                 // socket; whether it is shows when it is read.
@@ -274,14 +278,9 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             Frame::Pong => {}
             Frame::BodyRequest { max } => {
                 consumed = true;
+                // Credit granted after the end stays unused: the BodyEnd already sent is
+                // ahead of it on the connection, and is the daemon's answer.
                 credit = credit.saturating_add(max.get() as usize);
-                if body_ended {
-                    // Asked again after the end: the answer is still the end.
-                    let mut end = Vec::with_capacity(wire::HEADER_LEN);
-                    wire::encode(&Frame::BodyEnd, &mut end);
-                    // A failed write shows as the connection ending when it is read next.
-                    let _ = (&*stream).write_all(&end);
-                }
             }
             Frame::ResponseHead(h) => {
                 let (status, line, headers) = h.into_parts();
@@ -341,9 +340,11 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     Some(out) => transport.finish_buffer(out),
                     None => transport.finish(&[]),
                 };
-                // A daemon that asked for the body closes the connection unless its application
-                // read all of it; only a request that left nothing behind keeps the connection.
-                let clean = !consumed && fds.is_empty() && decoder.buffered() == 0;
+                // A daemon that asked for the body keeps the connection only once it has read
+                // the BodyEnd (it takes in an end that has arrived even when its application
+                // stopped at CONTENT_LENGTH); a daemon that closed shows as a stale connection
+                // next time, and that request goes out again on a new one.
+                let clean = (!consumed || body_end_sent) && fds.is_empty() && decoder.buffered() == 0;
                 return if clean { Relay::Reusable(ffi::OK) } else { Relay::Done(ffi::OK) };
             }
             Frame::End(Outcome::Aborted) => {

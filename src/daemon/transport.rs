@@ -6,7 +6,7 @@ use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::cell::RefCell;
 use std::io::{IoSlice, Read, Write};
 use std::num::NonZeroU32;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 
@@ -99,6 +99,26 @@ impl Connection {
     /// did not read its whole body): the connection cannot carry another request.
     pub fn body_unfinished(&self) -> bool {
         self.body.started && !self.body.ended
+    }
+
+    /// After a response whose application stopped reading before the end of its body (as
+    /// frameworks do at CONTENT_LENGTH): takes in the rest if it has already arrived, never
+    /// waiting for it. At most the granted window is outstanding, so this reads little. True
+    /// when the body's end was reached: the connection can carry another request.
+    pub fn finish_arrived_body(&mut self) -> bool {
+        while self.body_unfinished() {
+            match self.decoder.next_piece(usize::MAX) {
+                Ok(Some(Piece::Body(_))) => {}
+                Ok(Some(Piece::Frame(Frame::BodyEnd))) => self.body.ended = true,
+                Ok(Some(Piece::Frame(_))) | Err(_) => return false,
+                Ok(None) => {
+                    if !crate::sys::socket::readable_now(self.stream.as_raw_fd()) || !matches!(self.fill(), Ok(true)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// Bytes of a next frame already read from the socket (epoll will not report them).

@@ -23,8 +23,8 @@
 //! A request: the child sends `RequestHead`; the daemon answers either `Rejected` (no request
 //! was started) or runs the app. The request body flows on credit: nothing is read from the
 //! client until the app first reads; then each `BodyRequest` lets the child send that many
-//! more bytes, in `Body` frames as they arrive from the client, and `BodyEnd` once the body is
-//! complete (also when asked again after that). The daemon keeps at most a socket buffer's
+//! more bytes, in `Body` frames as they arrive from the client, and one `BodyEnd` once the body
+//! is complete (credit granted after that is unused). The daemon keeps at most a socket buffer's
 //! worth of credit outstanding, so body bytes the app never reads cannot block the child. The
 //! response is `ResponseHead`, then any of `Body`/`SendFile`/`Flush`, then `End`. Which frame
 //! may come when is the caller's state machine, not this codec's. A receiver may take a

@@ -378,7 +378,7 @@ fn serve(shared: &Shared, conn: Connection) -> Option<Connection> {
         if counts {
             shared.last_activity_ms.store(now_ms(), Ordering::Relaxed);
         }
-        if !handle(shared, &conn, head) || conn.borrow().body_unfinished() {
+        if !handle(shared, &conn, head) || !conn.borrow_mut().finish_arrived_body() {
             return None;
         }
         let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;

@@ -2,6 +2,7 @@
 #   info        JSON: pid, ids, cwd, sys.path/prefix, LANG/LC_ALL, umask, rlimits,
 #               nice value, the wsgi.*/mod_wsgi.* flags of the environ
 #   pid         "<pid>" (text/plain)
+#   sockets     the inodes of the process's open sockets, one per line
 #   sleep       sleeps t seconds in 10 ms steps (so an injected exception is
 #               seen at once); if something is raised into it (request-timeout
 #               + interrupt-timeout), writes <dir>/<token>.raised with the
@@ -72,6 +73,17 @@ def application(environ, start_response):
     if mode == "pid":
         start_response("200 OK", text)
         return [str(os.getpid()).encode()]
+    if mode == "sockets":
+        inodes = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:"):
+                inodes.add(target)
+        start_response("200 OK", text)
+        return ["\n".join(sorted(inodes)).encode()]
     if mode == "sleep":
         t = float(q.get("t", "1"))
         deadline = time.monotonic() + t
