@@ -264,7 +264,7 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
     vars.push(own("mod_wsgi.listener_port", r.local_port().to_string()));
     vars.push(own("mod_wsgi.request_id", r.log_id().unwrap_or("").to_string()));
     // The Apache child serving the request (in daemon mode: the one proxying it).
-    vars.push(own("mod_wsgi.server_pid", std::process::id().to_string()));
+    vars.push(own("mod_wsgi.server_pid", crate::lifecycle::child_pid().to_string()));
     if let Some(id) = r.connection_log_id() {
         vars.push(own("mod_wsgi.connection_id", id.to_string()));
     }
@@ -294,7 +294,7 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
         return (ffi::HTTP_INTERNAL_SERVER_ERROR, None);
     };
     let path = settings.script_path.as_str();
-    let pid = std::process::id();
+    let pid = crate::lifecycle::child_pid();
     let announce = |event: &script::Loading| match event {
         script::Loading::Loaded => r.log(
             Level::Info,

@@ -10,7 +10,7 @@ use crate::python::{exceptions, glue, runtime, script};
 use crate::wsgi::callbacks;
 use pyo3::prelude::*;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 pub fn version_component() -> String {
     format!("mod_wsgi_rs/{} Python/{}", env!("CARGO_PKG_VERSION"), crate::config::embedded_python_version())
@@ -129,9 +129,21 @@ fn embedded_python_needed(s: *mut ffi::server_rec) -> bool {
             .any(|v| server_config_of(v).import_scripts.iter().any(|i| i.process_group == GroupSpec::Global))
 }
 
+/// This Apache child's pid, taken once in child_init: environ's `mod_wsgi.server_pid` is set
+/// on every request, and glibc makes each getpid() a system call.
+static CHILD_PID: AtomicU32 = AtomicU32::new(0);
+
+pub fn child_pid() -> u32 {
+    match CHILD_PID.load(Ordering::Relaxed) {
+        0 => std::process::id(),
+        pid => pid,
+    }
+}
+
 /// Starts Python in a new Apache child. Returns whether it is running (to stop it at exit).
 pub fn child_init(s: *mut ffi::server_rec) -> bool {
     MAIN_SERVER.store(s, Ordering::Relaxed);
+    CHILD_PID.store(std::process::id(), Ordering::Relaxed);
     crate::daemon::pools::close_listeners_except(None);
     if !embedded_python_needed(s) {
         log::server(Level::Info, s, &format!("mod_wsgi (pid={}): Python is not started in this process (WSGIRestrictEmbedded On).", std::process::id()));

@@ -345,6 +345,28 @@ def test_connect_timeout_when_the_pool_cannot_start(apache):
     srv.wait_for_log(r"broken", mark)
 
 
+
+def test_socket_timeout_counts_from_the_daemons_last_word(apache):
+    """socket-timeout bounds how long the daemon may stay silent, on a new connection
+    and on a kept one alike; connect-timeout (shorter here) bounds only the wait for a
+    process to take the request."""
+    srv = apache("WSGIDaemonProcess quiet threads=2 connect-timeout=1 socket-timeout=5\n"
+                 f"WSGIScriptAlias /quiet {PROBE} process-group=quiet\n",
+                 mpm_config=harness.ONE_EVENT_CHILD)
+    # Silent for 2 s: past connect-timeout, within socket-timeout. The second request
+    # goes on the connection kept from the first.
+    for _ in range(2):
+        status, _, body = get(srv, "/quiet?mode=sleep&t=2", timeout=30)
+        assert status == 200, body[:300]
+    mark = srv.log_mark()
+    t0 = time.monotonic()
+    status, _, _ = get(srv, "/quiet?mode=sleep&t=30", timeout=60)
+    elapsed = time.monotonic() - t0
+    print(f"daemon silent for 30 s, socket-timeout=5: {status} after {elapsed:.2f}s")
+    assert status == 504
+    assert elapsed >= 5, f"504 after {elapsed:.1f}s, before socket-timeout=5 ran out"
+    srv.wait_for_log(r"Timeout when reading response from WSGI daemon process 'quiet'", mark)
+
 # ---------------------------------------------------------------- script-user
 
 def test_script_user_matching_owner_is_served(srv):

@@ -72,6 +72,9 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
 
     let connect_deadline = Instant::now() + Duration::from_secs_f64(g.connect_timeout.max(0.1));
     let io_timeout = if g.socket_timeout > 0.0 { Duration::from_secs_f64(g.socket_timeout) } else { r.server_timeout() };
+    // The receive timeout of a kept connection: short enough for the wait for acceptance
+    // (connect-timeout); after it, time-outs in a row add up to socket-timeout.
+    let wait_step = Duration::from_secs_f64(g.connect_timeout.max(0.1)).min(io_timeout);
     let mut transport = ApacheTransport::new(r, p.enable_sendfile);
     if g.response_socket_timeout > 0.0 {
         r.set_client_write_timeout(Duration::from_secs_f64(g.response_socket_timeout));
@@ -91,7 +94,15 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
                 return ffi::HTTP_SERVICE_UNAVAILABLE;
             }
         };
-        let _ = stream.set_write_timeout(Some(io_timeout));
+        // A kept connection still has the timeouts it was given when it was made (the same
+        // for every request of its pool): no setsockopt per request.
+        let mut read_timeout = ReadTimeout { current: wait_step, waited: Duration::ZERO };
+        if !pooled {
+            let _ = stream.set_write_timeout(Some(io_timeout));
+            // Until a daemon process acknowledges the request, wait no longer than connect-timeout.
+            read_timeout.current = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)).min(wait_step);
+            let _ = stream.set_read_timeout(Some(read_timeout.current));
+        }
         if let Err(e) = (&stream).write_all(&head_bytes) {
             if pooled {
                 use_kept = false;
@@ -102,13 +113,13 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
         }
         let limits = Limits { max_head: if g.header_buffer_size > 0 { g.header_buffer_size } else { Limits::default().max_head }, ..Limits::default() };
         let coalesce = if g.response_buffer_size > 0 { g.response_buffer_size as usize } else { COALESCE };
-        // Until a daemon process acknowledges the request, wait no longer than connect-timeout.
-        let until_accepted = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
-        let _ = stream.set_read_timeout(Some(until_accepted.min(io_timeout)));
         let tuning = Tuning { limits, coalesce, error_override: p.error_override, io_timeout, flush_delay };
-        match relay(r, &stream, &mut transport, &g.name, &tuning, pooled) {
+        match relay(r, &stream, &mut transport, &g.name, &tuning, pooled, &mut read_timeout) {
             Relay::Done(status) => return status,
             Relay::Reusable(status) => {
+                if read_timeout.current != wait_step {
+                    let _ = stream.set_read_timeout(Some(wait_step));
+                }
                 keepalive::keep(&g.name, stream, (g.processes.max(1) * g.threads.max(1)) as usize);
                 return status;
             }
@@ -152,12 +163,37 @@ struct Tuning {
     flush_delay: Duration,
 }
 
+/// The daemon socket's receive timeout, changed only when a wait must end sooner than it.
+struct ReadTimeout {
+    /// What the socket has now.
+    current: Duration,
+    /// Time-outs in a row since the daemon last sent anything.
+    waited: Duration,
+}
+
+impl ReadTimeout {
+    fn progress(&mut self) {
+        self.waited = Duration::ZERO;
+    }
+
+    /// After a timed-out read: whether to wait on, so that time-outs in a row add up to `limit`.
+    fn wait_on(&mut self, stream: &UnixStream, limit: Duration) -> bool {
+        self.waited += self.current;
+        let Some(rest) = limit.checked_sub(self.waited).filter(|rest| !rest.is_zero()) else { return false };
+        if rest < self.current {
+            self.current = rest;
+            let _ = stream.set_read_timeout(Some(rest));
+        }
+        true
+    }
+}
+
 /// Bytes read from the daemon socket at a time while waiting for a frame header; the payload
 /// of a large `Body` frame is then read straight into the buffer Apache will send.
 const HEAD_READ: usize = 16 * 1024;
 
 /// Relays one request on `stream`; `pooled` when the connection was kept from an earlier one.
-fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, t: &Tuning, pooled: bool) -> Relay {
+fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, t: &Tuning, pooled: bool, timeout: &mut ReadTimeout) -> Relay {
     let (coalesce, error_override, io_timeout) = (t.coalesce, t.error_override, t.io_timeout);
     let mut accepted = false;
     let mut decoder = Decoder::with_limits(t.limits);
@@ -204,6 +240,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             match out.fill_with(|spare| socket::recv_uninit_with_fds(stream, &mut spare[..want], &mut received)) {
                 Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, "closed the connection"),
                 Ok(n) => {
+                    timeout.progress();
                     fds.extend(received);
                     decoder.body_read_directly(n);
                     if redirect.is_some() {
@@ -213,6 +250,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && timeout.wait_on(stream, io_timeout) => {}
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
                     return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
@@ -242,6 +280,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                 match socket::recv_with_fds(stream, &mut buf, &mut received) {
                     Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, "closed the connection"),
                     Ok(n) => {
+                        timeout.progress();
                         fds.extend(received);
                         decoder.feed(&buf[..n]);
                         continue;
@@ -251,6 +290,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                         r.log(Level::Error, &format!("No process of WSGI daemon process group '{name}' took the request within connect-timeout (is the pool able to start? see its log lines)"));
                         return Relay::Done(ffi::HTTP_SERVICE_UNAVAILABLE);
                     }
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && timeout.wait_on(stream, io_timeout) => continue,
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
                         return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
@@ -271,7 +311,8 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                 return Relay::Done(ffi::HTTP_BAD_GATEWAY);
             }
             accepted = true;
-            let _ = stream.set_read_timeout(Some(io_timeout));
+            // The wait for acceptance is over: the socket-timeout wait starts now.
+            timeout.progress();
         }
         match frame {
             // The daemon's acknowledgement that a process has the request.
