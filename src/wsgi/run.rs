@@ -220,25 +220,6 @@ fn stream(py: Python<'_>, glue: &Glue, iterable: &Bound<'_, PyAny>, state: &RefC
         let items: Vec<_> = tuple.iter().collect();
         return send_sequence(py, &items, state);
     }
-    let mut held = None;
-    match iterate(py, iterable, state, &mut held) {
-        Ok(Some(outcome)) => Ok(outcome),
-        Ok(None) => finish(py, state, &held.as_ref().map(|b| b.as_bytes()).into_iter().collect::<Vec<_>>()),
-        Err(raised) => {
-            // The body was complete before the failure: it goes out as it would have.
-            if let Some(body) = held {
-                let _ = send_chunks(py, &mut state.borrow_mut(), &[body.as_bytes()], true);
-            }
-            Err(raised)
-        }
-    }
-}
-
-/// Sends a generic iterable's items as they come, each flushed: a generator's output is meant
-/// to reach the client as produced. A small item that completes the declared Content-Length
-/// is left in `held` instead, so the response can end in one pass once the GIL is released
-/// (Flask and Werkzeug answer with a generator over a one-item body). Some when the client left.
-fn iterate<'py>(py: Python<'py>, iterable: &Bound<'py, PyAny>, state: &RefCell<RequestState>, held: &mut Option<Bound<'py, PyBytes>>) -> PyRes<Option<Outcome>> {
     for item in iterable.try_iter().or_raise(py)? {
         let item = item.or_raise(py)?;
         let bytes = as_bytes(py, &item)?;
@@ -247,25 +228,13 @@ fn iterate<'py>(py: Python<'py>, iterable: &Bound<'py, PyAny>, state: &RefCell<R
         }
         let mut st = state.borrow_mut();
         head_or_error(py, &mut st)?;
-        let sent = match held.take() {
-            // More after the end of the body: the held part goes first (the rest is cut).
-            Some(earlier) => send_chunks(py, &mut st, &[earlier.as_bytes(), bytes.as_bytes()], true),
-            None if completes_body(&st, bytes.as_bytes().len()) => {
-                *held = Some(bytes.clone());
-                continue;
-            }
-            None => send_chunks(py, &mut st, &[bytes.as_bytes()], true),
-        };
-        if sent.is_err() {
+        // Flush each chunk: a generator's output is meant to reach the client as produced.
+        if send_chunks(py, &mut st, &[bytes.as_bytes()], true).is_err() {
             st.transport.log(LogLevel::Info, "Client closed the connection; response not completed");
-            return Ok(Some(Outcome::Sent));
+            return Ok(Outcome::Sent);
         }
     }
-    Ok(None)
-}
-
-fn completes_body(st: &RequestState, len: usize) -> bool {
-    len <= FINISH_LATER_MAX && st.head.as_ref().and_then(|h| h.content_length) == Some(st.body_sent + len as u64)
+    finish(py, state, &[])
 }
 
 fn as_bytes<'a, 'py>(py: Python<'py>, item: &'a Bound<'py, PyAny>) -> PyRes<&'a Bound<'py, PyBytes>> {
