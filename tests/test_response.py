@@ -187,7 +187,7 @@ def test_streaming_sends_each_chunk_as_it_is_produced(srv):
 
 
 def test_content_length_truncates_extra_output(srv):
-    for path in ("/cl", "/cl?mode=write"):
+    for path in ("/cl", "/cl?mode=write", "/cl?mode=gen"):
         raw = srv.raw(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         status, headers, body = harness.parse_raw_response(raw)
         assert " 200 " in status
@@ -197,6 +197,17 @@ def test_content_length_truncates_extra_output(srv):
     with requests.Session() as s:
         for _ in range(3):
             assert s.get(srv.url("/cl"), timeout=30).content == b"Hello"
+
+
+def test_generator_failing_after_its_whole_body(srv):
+    # The body the application declared is complete: the client gets all of it;
+    # the failure is logged.
+    mark = srv.log_mark()
+    r = get(srv, "/cl?mode=gen_raise")
+    assert r.status == 200
+    assert r.body == b"Hello"
+    srv.wait_for_log(r"marker-4e1d", mark)
+    assert "Traceback" in srv.log_since(mark)
 
 
 def test_short_body_closes_the_connection_instead_of_hanging(srv):

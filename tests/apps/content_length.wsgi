@@ -1,7 +1,8 @@
 # Declares Content-Length: 5 but returns more bytes: only 5 may be sent.
 # Query: mode=iter (default; two items) | write | short (declares 100 bytes,
 # streams 10, the headers go out before the end: the response cannot be
-# completed)
+# completed) | gen (a generator: "Hel", "lo", then more) | gen_raise (a
+# generator: "Hello", then it raises)
 import time
 
 
@@ -18,6 +19,17 @@ def application(environ, start_response):
         return gen()
     write = start_response("200 OK", [("Content-Type", "text/plain"),
                                       ("Content-Length", "5")])
+    if environ.get("QUERY_STRING") == "mode=gen":
+        def gen():
+            yield b"Hel"
+            yield b"lo"
+            yield b"EXTRA-FROM-GENERATOR"
+        return gen()
+    if environ.get("QUERY_STRING") == "mode=gen_raise":
+        def gen_raise():
+            yield b"Hello"
+            raise RuntimeError("raised after the whole body marker-4e1d")
+        return gen_raise()
     if environ.get("QUERY_STRING") == "mode=write":
         write(b"Hel")
         write(b"loEXTRA-WRITTEN")
