@@ -8,6 +8,8 @@ Fixtures
                   tests of a file (cheap: most files need one config)
   configtest      configtest(fragment, **kw) -> (returncode, output) of
                   `apache2 -t` on a generated config (never started)
+  mode            'embedded' | 'daemon', module scope: a contract test file
+                  takes it and builds its config with harness.in_mode()
 
 On a failing test the tail of the error log of every running instance is
 attached to the report.
@@ -92,6 +94,12 @@ def module_apache(module_so):
     f = _Factory()
     yield f
     f.teardown()
+
+
+@pytest.fixture(scope="module", params=harness.MODES)
+def mode(request):
+    """Every WSGI contract test runs in both modes (harness/modes.py)."""
+    return request.param
 
 
 @pytest.fixture

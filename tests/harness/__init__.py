@@ -23,4 +23,5 @@ from .apache import (  # noqa: F401
     read_response,
     rss_kb,
 )
+from .modes import DAEMON_POOL, MODES, in_mode  # noqa: F401
 from .example import EXAMPLE_CONF, EXAMPLE_SRC, prepare_example  # noqa: F401
