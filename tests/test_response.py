@@ -1,5 +1,8 @@
-"""The response side of PEP 3333: start_response, headers, body, close()."""
+"""The response side of PEP 3333: start_response, headers, body, close(),
+WSGIErrorOverride and Location + 200 internal redirects; in embedded and
+daemon mode."""
 
+import json
 import os
 import re
 import socket
@@ -34,16 +37,30 @@ WSGIScriptAlias /head-deflate @APPS@/environ.wsgi
 <Location /head-deflate>
     SetOutputFilter DEFLATE
 </Location>
+WSGIScriptAlias /eo @APPS@/daemon_probe.wsgi
+WSGIScriptAlias /noeo @APPS@/daemon_probe.wsgi
+# both have error documents: only WSGIErrorOverride may make them replace the app's page
+<LocationMatch "^/(no)?eo$">
+    ErrorDocument 404 "custom error document 404"
+    ErrorDocument 500 "custom error document 500"
+</LocationMatch>
+<Location /eo>
+    WSGIErrorOverride On
+</Location>
 """
 
 
 @pytest.fixture(scope="module")
-def srv(module_apache):
-    s = module_apache(CONF, modules=["deflate", "filter"])
+def srv(module_apache, mode):
+    s = module_apache(harness.in_mode(CONF, mode), modules=["deflate", "filter"], start=False)
+    (s.htdocs / "other.txt").write_text("the other page\n")
+    (s.htdocs / "other.txt").chmod(0o644)
+    s.start()
     # load the scripts once so timing-sensitive tests do not pay for it
     for path in ("/hello", "/stream?n=1", f"/close?dir={s.markers}&token=warmup"):
         requests.get(s.url(path), timeout=30)
-    return s
+    yield s
+    s.cleanup()  # one Apache at a time: the other mode's starts next
 
 
 def get(srv, path):
@@ -127,13 +144,13 @@ def wait_for_file(path, timeout=10.0):
     raise AssertionError(f"{path} did not appear within {timeout}s")
 
 
-@pytest.mark.parametrize("mode,body", [
+@pytest.mark.parametrize("how,body", [
     ("normal", b"one;two;"),
     ("write", b"written;after-write"),
 ])
-def test_close_is_called_after_a_complete_response(srv, mode, body):
+def test_close_is_called_after_a_complete_response(srv, how, body):
     token = uuid.uuid4().hex
-    r = get(srv, f"/close?dir={srv.markers}&token={token}&mode={mode}")
+    r = get(srv, f"/close?dir={srv.markers}&token={token}&mode={how}")
     assert r.status == 200 and r.complete
     assert r.body == body
     assert wait_for_file(srv.markers / f"{token}.closed").startswith("closed")
@@ -238,6 +255,20 @@ def test_head_sends_no_body(srv):
     assert body == b""
 
 
+def test_head_to_an_app_that_sends_headers_only(srv):
+    # A HEAD-aware app declares the GET's Content-Length and returns no body:
+    # that is a complete answer, and the connection stays usable.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=15) as s:
+        s.sendall(b"HEAD /cl?mode=head HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        r = harness.read_response(s, timeout=15, head=True)
+        assert r.status == 200, r
+        assert r.header("Content-Length") == "5"
+        assert r.raw.partition(b"\r\n\r\n")[2] == b""
+        s.sendall(b"GET /cl?mode=head HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        r = harness.read_response(s, timeout=15)
+        assert (r.status, r.body) == (200, b"Hello"), r
+
+
 @pytest.mark.parametrize("path,method", [
     ("/env", "HEAD"),            # Auto, no content filter: the app sees HEAD
     ("/head-on", "GET"),         # On: always GET
@@ -266,3 +297,31 @@ def test_exc_info_after_output_reraises_and_truncates(srv):
     assert b"must not be reached" not in r.raw
     assert not r.complete and r.closed
     srv.wait_for_log("exc_info after output marker-4e21", mark)
+
+
+@pytest.mark.parametrize("code", [404, 500])
+def test_error_override_sends_apaches_error_document(srv, code):
+    r = get(srv, f"/eo?mode=status&code={code}")
+    assert r.status == code
+    assert r.body == f"custom error document {code}".encode(), r
+    # without WSGIErrorOverride the application's own page
+    r = get(srv, f"/noeo?mode=status&code={code}")
+    assert (r.status, r.body) == (code, b"body from the app"), r
+
+
+def test_error_override_keeps_answers_below_400(srv):
+    r = get(srv, "/eo?mode=status&code=202")
+    assert (r.status, r.body) == (202, b"body from the app"), r
+
+
+def test_location_with_200_is_an_internal_redirect(srv):
+    r = get(srv, "/noeo?mode=redirect&to=/other.txt")
+    assert r.status == 200, r
+    assert r.body == b"the other page\n"
+    assert r.header("Location") is None
+    # to another WSGI application: it sees the redirect
+    r = get(srv, "/noeo?mode=redirect&to=/env/target%3Fq")
+    assert r.status == 200, r
+    env = json.loads(r.body)
+    assert env["PATH_INFO"] == "/target"
+    assert env.get("REDIRECT_URL") == "/noeo"

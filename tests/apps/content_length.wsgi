@@ -2,11 +2,16 @@
 # Query: mode=iter (default; two items) | write | short (declares 100 bytes,
 # streams 10, the headers go out before the end: the response cannot be
 # completed) | gen (a generator: "Hel", "lo", then more) | gen_raise (a
-# generator: "Hello", then it raises)
+# generator: "Hello", then it raises) | head (a HEAD-aware app: the GET's
+# Content-Length: 5 and no body for HEAD, "Hello" for GET)
 import time
 
 
 def application(environ, start_response):
+    if environ.get("QUERY_STRING") == "mode=head":
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", "5")])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [b"Hello"]
     if environ.get("QUERY_STRING") == "mode=short":
         start_response("200 OK", [("Content-Type", "text/plain"),
                                   ("Content-Length", "100")])
