@@ -1,8 +1,12 @@
-"""wsgi.input: read variants, chunked requests, EOF, a 1 GB upload."""
+"""wsgi.input: read variants, chunked requests, EOF, apps that stop at
+CONTENT_LENGTH, a 1 GB upload; in embedded and daemon mode."""
 
 import http.client
 import json
 import os
+import re
+import shutil
+import subprocess
 import threading
 import time
 
@@ -26,8 +30,10 @@ DATA = (b"first line\nsecond line\r\n" + bytes(range(256)) * 3
 
 
 @pytest.fixture(scope="module")
-def srv(module_apache):
-    return module_apache(CONF)
+def srv(module_apache, mode):
+    s = module_apache(harness.in_mode(CONF, mode))
+    yield s
+    s.cleanup()  # one Apache at a time: the other mode's starts next
 
 
 def post(srv, query, data=DATA, **kw):
@@ -36,9 +42,9 @@ def post(srv, query, data=DATA, **kw):
     return r.json()
 
 
-@pytest.mark.parametrize("mode", ["read", "read_none", "read_neg"])
-def test_read_without_size_returns_the_whole_body(srv, mode):
-    res = post(srv, f"mode={mode}")
+@pytest.mark.parametrize("how", ["read", "read_none", "read_neg"])
+def test_read_without_size_returns_the_whole_body(srv, how):
+    res = post(srv, f"mode={how}")
     assert res["body"].encode("latin-1") == DATA
     assert res["CONTENT_LENGTH"] == str(len(DATA))
 
@@ -85,9 +91,9 @@ def test_readline_with_size(srv):
     assert all(p.endswith(b"\n") or len(p) == 5 for p in pieces[:-1])
 
 
-@pytest.mark.parametrize("mode", ["readlines", "iter"])
-def test_readlines_and_iteration(srv, mode):
-    res = post(srv, f"mode={mode}")
+@pytest.mark.parametrize("how", ["readlines", "iter"])
+def test_readlines_and_iteration(srv, how):
+    res = post(srv, f"mode={how}")
     assert [l.encode("latin-1") for l in res["lines"]] == _lines(DATA)
 
 
@@ -125,12 +131,13 @@ def chunked_request(path, parts):
 
 
 def test_chunked_request_body_with_wsgi_chunked_request_on(srv):
-    parts = [b"hello ", b"chunked ", b"world\n", os.urandom(5000)]
-    for mode in ("read", "read_n&n=1000", "readline"):
-        r = harness.http_request(srv.port, chunked_request(f"/chunked?mode={mode}", parts))
+    # the last part is larger than any one read or frame
+    parts = [b"hello ", b"chunked ", b"world\n", os.urandom(5000), b"x" * 200_000]
+    for how in ("read", "read_n&n=1000", "readline"):
+        r = harness.http_request(srv.port, chunked_request(f"/chunked?mode={how}", parts))
         assert r.status == 200, r
         res = json.loads(r.body)
-        assert res["body"].encode("latin-1") == b"".join(parts), mode
+        assert res["body"].encode("latin-1") == b"".join(parts), how
         assert res["CONTENT_LENGTH"] is None
         assert res["HTTP_TRANSFER_ENCODING"] == "chunked"
 
@@ -140,8 +147,30 @@ def test_chunked_request_body_refused_by_default(srv):
     assert r.status == 411, r
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_apps_that_stop_at_content_length_always_get_their_answer_out(srv, tmp_path):
+    # The application reads exactly CONTENT_LENGTH and answers without asking for the
+    # end of the body; the server then finishes (or drops) a body end it never read,
+    # possibly while it is still arriving. The answer must get through every time (in
+    # daemon mode it did not: 502 for ~0.3 % of the benchmark's 1 MB uploads). 1 MiB
+    # bodies sent at wrk's pace make the last 64 KiB piece fill a frame exactly, so the
+    # end of the body is read on its own.
+    script = tmp_path / "post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.body = string.rep("u", 1048576)\n')
+    out = subprocess.run(["wrk", "-t2", "-c16", "-d4s", "-s", str(script),
+                          srv.url("/echo?mode=exact")],
+                         capture_output=True, text=True, timeout=60).stdout
+    print(out)
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    assert done > 0, out
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    assert "stopped reading the request body" not in srv.error_log()
+
+
 @pytest.mark.slow
-def test_upload_1gb_streams_without_growing_memory(srv):
+def test_upload_1gb_streams_without_growing_memory(srv, mode):
+    if mode == "daemon":
+        pytest.skip("test_daemon_wsgi.py streams 1 GB through a daemon, measuring it too")
     total = 1 << 30
     assert requests.post(srv.url("/upload"), data=b"x" * 1000, timeout=30).text.startswith("1000 ")
     peaks = {}
