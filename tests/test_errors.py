@@ -1,4 +1,5 @@
-"""Failing scripts and applications: status codes and what the log says."""
+"""Failing scripts and applications: status codes and what the log says;
+in embedded and daemon mode."""
 
 import pytest
 import requests
@@ -22,8 +23,10 @@ WSGIScriptAlias /dir/ @APPS@/
 
 
 @pytest.fixture(scope="module")
-def srv(module_apache):
-    return module_apache(CONF)
+def srv(module_apache, mode):
+    s = module_apache(harness.in_mode(CONF, mode))
+    yield s
+    s.cleanup()  # one Apache at a time: the other mode's starts next
 
 
 def get(srv, path):
