@@ -1,4 +1,5 @@
-"""wsgi.file_wrapper: real files (sendfile-able), moved offsets, file-likes."""
+"""wsgi.file_wrapper: real files (sendfile-able), moved offsets, file-likes;
+in embedded and daemon mode."""
 
 import hashlib
 import os
@@ -7,6 +8,8 @@ import uuid
 
 import pytest
 import requests
+
+import harness
 
 CONF = """\
 WSGIScriptAlias /fw @APPS@/file_wrapper.wsgi
@@ -18,8 +21,8 @@ WSGIScriptAlias /fw-sendfile @APPS@/file_wrapper.wsgi
 
 
 @pytest.fixture(scope="module")
-def srv(module_apache):
-    s = module_apache(CONF)
+def srv(module_apache, mode):
+    s = module_apache(harness.in_mode(CONF, mode))
     data = s.root / "data"
     data.mkdir()
     (data / "small.bin").write_bytes(os.urandom(10_000))
@@ -28,7 +31,8 @@ def srv(module_apache):
     for p in [data, *data.iterdir()]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     s.data = data
-    return s
+    yield s
+    s.cleanup()  # one Apache at a time: the other mode's starts next
 
 
 def fetch(srv, url_path, **query):
