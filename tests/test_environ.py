@@ -1,4 +1,5 @@
-"""The WSGI environ an application receives (reference §2.2, §3)."""
+"""The WSGI environ an application receives (reference §2.2, §3); in embedded
+and daemon mode."""
 
 import json
 
@@ -22,14 +23,18 @@ SetEnv MOD_WSGI_RS_SETENV from-setenv
 
 
 @pytest.fixture(scope="module")
-def srv(module_apache):
-    return module_apache(ENVIRON_CONF, modules=["env"])
+def srv(module_apache, mode):
+    s = module_apache(harness.in_mode(ENVIRON_CONF, mode), modules=["env"])
+    yield s
+    s.cleanup()  # one Apache at a time: the other mode's starts next
 
 
 @pytest.fixture(scope="module")
-def root_srv(module_apache):
+def root_srv(module_apache, mode):
     """The application mounted at / (SCRIPT_NAME is empty)."""
-    return module_apache("WSGIScriptAlias / @APPS@/environ.wsgi\n")
+    s = module_apache(harness.in_mode("WSGIScriptAlias / @APPS@/environ.wsgi\n", mode))
+    yield s
+    s.cleanup()
 
 
 def get_env(srv, path, **kw):
@@ -75,7 +80,8 @@ def test_wsgi_variables(srv):
     assert env["wsgi.url_scheme"] == "http"
     assert env["wsgi.run_once"] is False
     assert env["wsgi.input_terminated"] is True
-    # event MPM: several threads in several processes
+    # embedded: the event MPM runs several threads in several processes;
+    # daemon: threads=15, and processes= is given (even =1 that means True)
     assert env["wsgi.multithread"] is True
     assert env["wsgi.multiprocess"] is True
     assert "wsgi.input.inner" in env["_types"]
@@ -83,9 +89,9 @@ def test_wsgi_variables(srv):
     assert "wsgi.file_wrapper" in env["_types"]
 
 
-def test_mod_wsgi_variables(srv):
+def test_mod_wsgi_variables(srv, mode):
     env = get_env(srv, "/emb/t/p?q=1")
-    assert env["mod_wsgi.process_group"] == ""
+    assert env["mod_wsgi.process_group"] == ("" if mode == "embedded" else harness.DAEMON_POOL)
     assert env["mod_wsgi.application_group"] == ""  # WSGIApplicationGroup %{GLOBAL}
     assert env["mod_wsgi.callable_object"] == "application"
     assert env["mod_wsgi.request_handler"] == "wsgi-script"
@@ -94,8 +100,10 @@ def test_mod_wsgi_variables(srv):
     assert env["mod_wsgi.path_info"] == "/p"
     assert env["mod_wsgi.listener_host"] == "127.0.0.1"
     assert env["mod_wsgi.listener_port"] == str(srv.port)
-    # the Apache child that ran the request (embedded mode: this process)
-    assert env["mod_wsgi.server_pid"] == str(env["_pid"])
+    # the Apache child that ran the request: in embedded mode this process (in
+    # daemon mode the proxying child: test_daemon_wsgi.py)
+    if mode == "embedded":
+        assert env["mod_wsgi.server_pid"] == str(env["_pid"])
     assert int(env["mod_wsgi.server_pid"]) != srv.parent_pid
     assert isinstance(env["mod_wsgi.request_id"], str) and env["mod_wsgi.request_id"]
     assert isinstance(env["mod_wsgi.thread_id"], int)
@@ -194,6 +202,8 @@ def test_authorization_passed_with_alias_option(srv):
     assert env["HTTP_AUTHORIZATION"] == AUTH["Authorization"]
 
 
+# Embedded mode only: in daemon mode the pool's processes=/threads= decide
+# (test_daemon_options.py), not the MPM.
 @pytest.mark.parametrize("mpm,multithread,multiprocess", [
     ("event", True, True),
     ("worker", True, True),
