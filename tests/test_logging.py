@@ -1,11 +1,14 @@
-"""Application output to the Apache error log (wsgi.errors, print, stderr)."""
+"""Application output to the Apache error log (wsgi.errors, print, stderr);
+in embedded and daemon mode."""
 
 import re
+import socket
 import time
 import uuid
 
 import pytest
-import requests
+
+import harness
 
 CONF = """\
 WSGIScriptAlias /log @APPS@/logging_app.wsgi
@@ -14,8 +17,10 @@ WSGIScriptAlias /raises @APPS@/raises.wsgi
 
 
 @pytest.fixture(scope="module")
-def srv(module_apache):
-    return module_apache(CONF)
+def srv(module_apache, mode):
+    s = module_apache(harness.in_mode(CONF, mode))
+    yield s
+    s.cleanup()  # one Apache at a time: the other mode's starts next
 
 
 def lines_with(srv, mark, token, count=1):
@@ -29,9 +34,22 @@ def lines_with(srv, mark, token, count=1):
     return [l for l in srv.log_since(mark).splitlines() if token in l]
 
 
-def assert_request_line(line):
+def get(srv, path):
+    """(status, the client's port) of GET path, so log lines can be matched
+    to the connection that caused them."""
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        port = s.getsockname()[1]
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Connection: close\r\n\r\n".encode())
+        return harness.read_response(s).status, port
+
+
+def assert_request_line(line, mode, port):
+    # Apache tags a request's lines [client ip:port] in its own children and
+    # [remote ip:port] in a daemon process (reference §2.5, as mod_wsgi does)
+    tag = "client" if mode == "embedded" else "remote"
     assert "[wsgi:error]" in line, line
-    assert "[client 127.0.0.1:" in line, line
+    assert f"[{tag} 127.0.0.1:{port}]" in line, line
 
 
 @pytest.mark.parametrize("via,text", [
@@ -40,34 +58,35 @@ def assert_request_line(line):
     ("stderr", "stderr says"),
     ("logging", "WARNING logging says"),
 ])
-def test_output_lands_in_the_error_log_with_client(srv, via, text):
+def test_output_lands_in_the_error_log_with_client(srv, mode, via, text):
     token = uuid.uuid4().hex
     mark = srv.log_mark()
-    r = requests.get(srv.url(f"/log?via={via}&token={token}"), timeout=30)
-    assert r.status_code == 200
+    status, port = get(srv, f"/log?via={via}&token={token}")
+    assert status == 200
     (line,) = lines_with(srv, mark, token)
     assert f"{text} {token}" in line
-    assert_request_line(line)
+    assert_request_line(line, mode, port)
 
 
-def test_each_line_is_a_separate_log_entry(srv):
+def test_each_line_is_a_separate_log_entry(srv, mode):
     token = uuid.uuid4().hex
     mark = srv.log_mark()
-    assert requests.get(srv.url(f"/log?via=multiline&token={token}"), timeout=30).ok
+    status, port = get(srv, f"/log?via=multiline&token={token}")
+    assert status == 200
     lines = lines_with(srv, mark, token, count=3)
     assert len(lines) == 3, lines
     for n, line in enumerate(lines, 1):
         assert line.endswith(f"{token} line-{n}"), line
-        assert_request_line(line)
+        assert_request_line(line, mode, port)
 
 
-def test_traceback_lines_carry_the_client(srv):
+def test_traceback_lines_carry_the_client(srv, mode):
     mark = srv.log_mark()
-    assert requests.get(srv.url("/raises?when=before"), timeout=30).status_code == 500
+    status, port = get(srv, "/raises?when=before")
+    assert status == 500
     srv.wait_for_log("marker-5c1f", mark)
     lines = [l for l in srv.log_since(mark).splitlines()
              if "marker-5c1f" in l or "Traceback" in l]
     assert lines
     for line in lines:
-        assert "[wsgi:error]" in line, line
-        assert "[client 127.0.0.1:" in line, line
+        assert_request_line(line, mode, port)
