@@ -1,15 +1,16 @@
-"""The WSGI contract in daemon mode (reference §3, §5.4, §8): the same environ
-as embedded mode, streaming request and response bodies of 1 GB, chunked
-input, wsgi.file_wrapper, close() on disconnect, WSGIPassAuthorization,
-WSGIErrorOverride, Location + 200 internal redirects, exceptions."""
+"""What only daemon mode has (reference §3, §5.4, §8): the same environ as
+embedded mode side by side, the daemon's timing keys, server_pid of the
+proxying child, 1 GB request and response bodies streamed through a daemon,
+and wsgi.file_wrapper files sent by Apache from a passed descriptor.
+
+The WSGI contract itself runs in both modes in the contract test files
+(test_response, test_input, test_errors, test_file_wrapper, test_environ,
+test_logging; harness/modes.py)."""
 
 import http.client
 import json
 import os
-import re
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -31,29 +32,7 @@ WSGIScriptAlias /dmn @APPS@/environ.wsgi process-group=wc
 WSGIScriptAlias /up @APPS@/upload_counter.wsgi process-group=big
 WSGIScriptAlias /big {PROBE} process-group=big
 
-WSGIScriptAlias /echo @APPS@/echo.wsgi process-group=wc
-WSGIScriptAlias /chunked @APPS@/echo.wsgi process-group=wc
-<Location /chunked>
-    WSGIChunkedRequest On
-</Location>
-
 WSGIScriptAlias /fw @APPS@/file_wrapper.wsgi process-group=wc
-WSGIScriptAlias /close @APPS@/close_recorder.wsgi process-group=wc
-WSGIScriptAlias /raises @APPS@/raises.wsgi process-group=wc
-
-WSGIScriptAlias /auth {PROBE} process-group=wc
-<Location /auth>
-    WSGIPassAuthorization On
-</Location>
-WSGIScriptAlias /noauth {PROBE} process-group=wc
-
-ErrorDocument 404 "custom error document 404"
-ErrorDocument 500 "custom error document 500"
-WSGIScriptAlias /eo {PROBE} process-group=wc
-<Location /eo>
-    WSGIErrorOverride On
-</Location>
-WSGIScriptAlias /noeo {PROBE} process-group=wc
 """
 
 # environ keys that may (or must) differ between an embedded and a daemon
@@ -76,8 +55,6 @@ def srv(module_apache):
     data = s.root / "data"
     data.mkdir()
     (data / "big.bin").write_bytes(os.urandom(20 * 1024 * 1024 + 17))
-    (data / "small.bin").write_bytes(os.urandom(10_000))
-    (s.htdocs / "other.txt").write_text("the other page\n")
     harness.apache.make_world_readable(s.root)
     os.chmod(s.markers, 0o777)
     s.data = data
@@ -258,59 +235,6 @@ def test_download_1gb_streams_through_the_daemon(srv):
     assert child_growth < 50 * 1024
 
 
-# ------------------------------------------------------------------- input
-
-def chunked_request(path, parts):
-    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-            f"Transfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\n"
-            f"\r\n").encode() + body
-
-
-def test_chunked_request_body(srv):
-    parts = [b"hello ", b"chunked ", b"world\n", os.urandom(5000), b"x" * 200_000]
-    for mode in ("read", "read_n&n=1000", "readline"):
-        r = raw(srv, chunked_request(f"/chunked?mode={mode}", parts))
-        assert r.status == 200, r
-        res = json.loads(r.body)
-        assert res["body"].encode("latin-1") == b"".join(parts), mode
-        assert res["CONTENT_LENGTH"] is None
-        assert res["HTTP_TRANSFER_ENCODING"] == "chunked"
-
-
-def test_chunked_request_refused_without_wsgi_chunked_request(srv):
-    r = raw(srv, chunked_request("/echo?mode=read", [b"data"]))
-    assert r.status == 411, r
-
-
-def test_request_body_read_variants(srv):
-    body = b"line one\nline two\n" + os.urandom(3000).replace(b"\n", b"") + b"\nend"
-    for mode in ("read", "read_n&n=7", "readline", "readlines", "iter", "past_end"):
-        r = raw(srv, (f"POST /echo?mode={mode} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-                + body)
-        assert r.status == 200, (mode, r)
-        assert json.loads(r.body)["body"].encode("latin-1") == body, mode
-
-
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
-def test_apps_that_stop_at_content_length_always_get_their_answer_out(srv, tmp_path):
-    # The application reads exactly CONTENT_LENGTH and answers; the daemon then closes a
-    # connection whose body end it never read, possibly while the Apache child still
-    # forwards that end. The answer must get through every time (it did not: 502 for
-    # ~0.3 % of the benchmark's 1 MB uploads). 1 MiB bodies sent at wrk's pace make the
-    # last 64 KiB piece fill a frame exactly, so the end of the body is read on its own.
-    script = tmp_path / "post.lua"
-    script.write_text('wrk.method = "POST"\nwrk.body = string.rep("u", 1048576)\n')
-    out = subprocess.run(["wrk", "-t2", "-c16", "-d4s", "-s", str(script), srv.url("/echo?mode=exact")],
-                         capture_output=True, text=True, timeout=60).stdout
-    print(out)
-    done = int(re.search(r"(\d+) requests in", out).group(1))
-    assert done > 0, out
-    assert "Non-2xx" not in out and "Socket errors" not in out, out
-    assert "stopped reading the request body" not in srv.error_log()
-
-
 # ------------------------------------------------------------ file_wrapper
 
 def open_fds_of(pids, path):
@@ -365,102 +289,3 @@ def test_file_wrapper_is_sent_by_apache_from_the_passed_descriptor(srv):
     assert closed_early, "the app's file was closed (close()) while Apache was still sending"
     assert not in_daemon
     hd.wait_until(marker.exists, 10, what="file closed")
-
-
-@pytest.mark.parametrize("mode", ["file", "bytesio"])
-def test_file_wrapper_small_file(srv, mode):
-    f = srv.data / "small.bin"
-    status, headers, body = hd.get(srv.port, f"/fw?mode={mode}&path={f}")
-    assert status == 200
-    assert body == f.read_bytes()
-
-
-# ------------------------------------------------------------------- close()
-
-def test_close_is_called_when_the_client_disconnects_mid_stream(srv):
-    token = uuid.uuid4().hex
-    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
-    s.sendall(f"GET /close?dir={srv.markers}&token={token}&mode=stream HTTP/1.1\r\n"
-              f"Host: 127.0.0.1\r\n\r\n".encode())
-    got = b""
-    while b"xxxx" not in got:
-        b = s.recv(65536)
-        assert b, got
-        got += b
-    t0 = time.monotonic()
-    s.close()  # the app would stream for another ~20 s
-    marker = srv.markers / f"{token}.closed"
-    hd.wait_until(marker.exists, 10, what="close() marker")
-    sent = int(re.search(r"after (\d+) chunks", marker.read_text()).group(1))
-    print(f"client gone: close() called {time.monotonic() - t0:.2f}s later after {sent} chunks")
-    assert sent < 400, "iteration should stop once the client is gone"
-
-
-def test_close_is_called_after_a_normal_response(srv):
-    token = uuid.uuid4().hex
-    status, _, body = hd.get(srv.port, f"/close?dir={srv.markers}&token={token}")
-    assert (status, body) == (200, b"one;two;")
-    hd.wait_until((srv.markers / f"{token}.closed").exists, 5, what="close() marker")
-
-
-# ----------------------------------------------------- Apache-side features
-
-def test_pass_authorization(srv):
-    auth = {"Authorization": "Basic YWxpY2U6czNjcmV0"}
-    _, _, body = hd.get(srv.port, "/auth?mode=info", headers=auth)
-    assert json.loads(body)["environ"]["HTTP_AUTHORIZATION"] == "Basic YWxpY2U6czNjcmV0"
-    _, _, body = hd.get(srv.port, "/noauth?mode=info", headers=auth)
-    assert json.loads(body)["environ"]["HTTP_AUTHORIZATION"] is None
-
-
-@pytest.mark.parametrize("code", [404, 500])
-def test_error_override(srv, code):
-    status, _, body = hd.get(srv.port, f"/eo?mode=status&code={code}")
-    assert status == code
-    assert body == f"custom error document {code}".encode(), body[:300]
-    # without WSGIErrorOverride the application's own page
-    status, _, body = hd.get(srv.port, f"/noeo?mode=status&code={code}")
-    assert (status, body) == (code, b"body from the app")
-    # below 400 the application's answer stands
-    status, _, body = hd.get(srv.port, "/eo?mode=status&code=202")
-    assert (status, body) == (202, b"body from the app")
-
-
-def test_location_with_200_is_an_internal_redirect(srv):
-    status, headers, body = hd.get(srv.port, "/noeo?mode=redirect&to=/other.txt")
-    assert status == 200
-    assert body == b"the other page\n"
-    assert "location" not in headers
-    # to another daemon-mode application: it sees the redirect
-    status, _, body = hd.get(srv.port, "/noeo?mode=redirect&to=/dmn/target%3Fq")
-    assert status == 200
-    env = json.loads(body)
-    assert env["PATH_INFO"] == "/target"
-    assert env.get("REDIRECT_URL") == "/noeo"
-
-
-def test_exception_before_output_is_500_with_traceback(srv):
-    mark = srv.log_mark()
-    r = raw(srv, "GET /raises?when=before HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    assert r.status == 500
-    srv.wait_for_log(r"raised-before-output marker-5c1f", mark)
-    log = srv.log_since(mark)
-    assert "Traceback (most recent call last)" in log
-    assert 'raises.wsgi", line' in log
-    assert "AppFailure" in log
-
-
-@pytest.mark.parametrize("when,marker,first", [
-    ("after", "raised-after-output marker-93de", b"first part;"),
-    ("write", "raised-after-write marker-77ab", b"first part written;"),
-])
-def test_exception_after_output_truncates_the_response(srv, when, marker, first):
-    mark = srv.log_mark()
-    r = raw(srv, f"GET /raises?when={when} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    assert r.status == 200
-    assert r.body.startswith(first)
-    assert not r.complete, "a truncated body must not look complete"
-    assert r.closed
-    assert b"Internal Server Error" not in r.raw
-    srv.wait_for_log(marker, mark)
-    assert "Traceback" in srv.log_since(mark)
