@@ -77,7 +77,8 @@ $(VENV_STAMP): tests/requirements.txt
 	@test -x "$(VENV)/bin/python" || { \
 	  echo "Creating $(VENV)"; \
 	  mkdir -p "$(dir $(VENV))" && $(SYSTEM_PYTHON) -m venv "$(VENV)"; }
-	"$(VENV)/bin/python" -m pip install --disable-pip-version-check -q -r tests/requirements.txt
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin "$(VENV)/bin/python" -m pip install --disable-pip-version-check -q \
+	  --use-pep517 --no-binary mod_wsgi --no-cache-dir -r tests/requirements.txt
 	chmod -R a+rX "$(VENV)"
 	chmod a+rx "$(dir $(VENV))"
 	@touch "$@"

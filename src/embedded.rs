@@ -13,6 +13,7 @@ use crate::python::exceptions::{OrRaise, describe, is_instance, swallow, take_ex
 use crate::python::interp::{self, Interpreter};
 use crate::python::{gil, native, script};
 use crate::wsgi::environ::{self, collapse_slashes, https_flag, is_omitted};
+use crate::wsgi::latin1;
 use crate::wsgi::run::{FinishLater, Outcome, run_request};
 use pyo3::prelude::*;
 use std::borrow::Cow;
@@ -142,7 +143,8 @@ pub fn handle(r: Request) -> i32 {
     }
     if let Err(status) = r.setup_body(settings.chunked_request) {
         if status == ffi::HTTP_LENGTH_REQUIRED {
-            r.log(Level::Error, "Chunked request bodies are not enabled (WSGIChunkedRequest On to accept them)");
+            // mod_wsgi 6's words (WSGIChunkedRequest On accepts such bodies).
+            r.log(Level::Error, &format!("[script {}] WSGI0139: Request requires chunked transfer encoding, but support for chunked transfer encoding has not been enabled.", r.filename()));
         }
         return status;
     }
@@ -236,8 +238,9 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
     for (key, value) in r.cgi_variables() {
         match key {
             b"HTTPS" => https = https_flag(value),
-            b"SCRIPT_NAME" => script_name = collapse_slashes(&String::from_utf8_lossy(value)),
-            b"PATH_INFO" => path_info = collapse_slashes(&String::from_utf8_lossy(value)),
+            // latin-1 both ways: any byte of the URI reaches the app (PEP 3333), UTF-8 or not
+            b"SCRIPT_NAME" => script_name = collapse_slashes(&latin1::decode(value)),
+            b"PATH_INFO" => path_info = collapse_slashes(&latin1::decode(value)),
             b"REQUEST_METHOD" if map_head && value == b"HEAD" => vars.push((Cow::Borrowed(key), Cow::Borrowed(b"GET"))),
             _ if is_omitted(key) => {}
             _ => vars.push((Cow::Borrowed(key), Cow::Borrowed(value))),
@@ -253,10 +256,11 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
         Target::Script => String::new(),
         Target::Handler { path } => path.clone(),
     };
-    vars.push(own("SCRIPT_NAME", script_name.clone()));
-    vars.push(own("PATH_INFO", path_info.clone()));
-    vars.push(own("mod_wsgi.script_name", script_name.clone()));
-    vars.push(own("mod_wsgi.path_info", path_info));
+    let own_latin1 = |k: &'static str, v: &str| (Cow::Borrowed(k.as_bytes()), Cow::Owned(latin1::encode(v)));
+    vars.push(own_latin1("SCRIPT_NAME", &script_name));
+    vars.push(own_latin1("PATH_INFO", &path_info));
+    vars.push(own_latin1("mod_wsgi.script_name", &script_name));
+    vars.push(own_latin1("mod_wsgi.path_info", &path_info));
     vars.push(own("mod_wsgi.callable_object", settings.callable_object.clone()));
     vars.push(own("mod_wsgi.request_handler", r.handler().unwrap_or("").to_string()));
     vars.push(own("mod_wsgi.handler_script", handler_script));
@@ -276,15 +280,13 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
 
 /// WSGITrustedProxyHeaders: only when configured, so the usual path does not pay for it.
 fn apply_proxy_headers(vars: &mut Vec<Var<'_>>, trusted: &[String], proxies: &[crate::wsgi::proxy::Network], https: bool) -> bool {
-    let latin1 = |b: &[u8]| b.iter().map(|&c| c as char).collect::<String>();
-    let mut env: Vec<(String, String)> = vars.iter().map(|(k, v)| (latin1(k), latin1(v))).collect();
+    let mut env: Vec<(String, String)> = vars.iter().map(|(k, v)| (latin1::decode(k), latin1::decode(v))).collect();
     let peer = env.iter().find(|(k, _)| k == "REMOTE_ADDR").map(|(_, v)| v.clone()).unwrap_or_default();
     let applied = crate::wsgi::proxy::apply(&mut env, trusted, proxies, &peer);
     if let Some(mount) = applied.mount_point {
         env.push(("mod_wsgi.mount_point".into(), mount));
     }
-    let to_bytes = |s: String| -> Vec<u8> { s.chars().map(|c| c as u32 as u8).collect() };
-    *vars = env.into_iter().map(|(k, v)| (Cow::Owned(to_bytes(k)), Cow::Owned(to_bytes(v)))).collect();
+    *vars = env.into_iter().map(|(k, v)| (Cow::Owned(latin1::encode(&k)), Cow::Owned(latin1::encode(&v)))).collect();
     applied.https.unwrap_or(https)
 }
 
@@ -295,15 +297,15 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
     };
     let path = settings.script_path.as_str();
     let pid = crate::lifecycle::child_pid();
+    // mod_wsgi 6's words, logged for the server (not the request that happened to load it).
+    let context = crate::lifecycle::interp_context(&interp.name, None);
+    let server_log = |msg: &str| crate::apache::log::server(Level::Info, r.server(), msg);
     let announce = |event: &script::Loading| match event {
-        script::Loading::Loaded => r.log(
-            Level::Info,
-            &format!("mod_wsgi (pid={pid}): Loading WSGI script '{path}' into {} in embedded mode.", describe_group(&interp.name)),
-        ),
+        script::Loading::Loaded => server_log(&format!("Loading WSGI script '{path}' into {context}.")),
         script::Loading::Reloaded(purged) => {
-            r.log(Level::Info, &format!("mod_wsgi (pid={pid}): Reloading WSGI script '{path}'."));
+            server_log(&format!("Reloading WSGI script '{path}' into {context}."));
             if !purged.is_empty() {
-                r.log(Level::Info, &format!("mod_wsgi (pid={pid}): Reloading application modules too: {}", purged.join(", ")));
+                server_log(&format!("mod_wsgi (pid={pid}): Reloading application modules too: {}", purged.join(", ")));
             }
         }
         script::Loading::Cached => {}
@@ -353,7 +355,7 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
         }
     };
     let transport = Box::new(ApacheTransport::new(r, settings.enable_sendfile));
-    match run_request(py, glue, &app, &environ, transport, path) {
+    match run_request(py, glue, &app, &environ, transport, path, &context) {
         (Outcome::Sent, later) => (ffi::OK, later),
         (Outcome::Failed, _) => (ffi::HTTP_INTERNAL_SERVER_ERROR, None),
     }

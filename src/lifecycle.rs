@@ -263,7 +263,7 @@ fn preload_scripts(main: *mut ffi::server_rec, process_group: &str) {
     }
     let case_sensitive = server_config_of(main).case_sensitive();
     for (path, group) in wanted {
-        preload(main, &path, &group, case_sensitive);
+        preload(main, &path, &group, process_group, case_sensitive);
     }
 }
 
@@ -274,7 +274,7 @@ fn group_name(g: &GroupSpec) -> String {
     }
 }
 
-fn preload(s: *mut ffi::server_rec, path: &str, group: &str, case_sensitive: bool) {
+fn preload(s: *mut ffi::server_rec, path: &str, group: &str, process_group: &str, case_sensitive: bool) {
     let pid = std::process::id();
     let interp = match interp::find_or_create(group) {
         Ok(i) => i,
@@ -288,13 +288,24 @@ fn preload(s: *mut ffi::server_rec, path: &str, group: &str, case_sensitive: boo
         .map_or(0, |d| d.as_micros() as i64);
     interp::with(interp, |py| {
         let announce = |_: &script::Loading| {
-            log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Loading WSGI script '{path}' into {}.", describe_group(group)));
+            let daemon = Some(process_group).filter(|p| !p.is_empty());
+            log::server(Level::Info, s, &format!("Loading WSGI script '{path}' into {}.", interp_context(group, daemon)));
         };
         if script::load(py, interp, glue, path, mtime, true, case_sensitive, &announce).is_err() {
             let trace = exceptions::take_exception(py).map(|e| exceptions::traceback_lines(py, &e).join("\n")).unwrap_or_default();
             log_lines(s, &format!("mod_wsgi (pid={pid}): Failed to preload WSGI script '{path}':\n{trace}"));
         }
     });
+}
+
+/// Where a script runs, in mod_wsgi 6's words for its log lines: "main interpreter in
+/// embedded mode", "sub-interpreter 'x' of daemon process 'y'".
+pub fn interp_context(group: &str, daemon_process: Option<&str>) -> String {
+    let interp = if group.is_empty() { "main interpreter".to_string() } else { format!("sub-interpreter '{group}'") };
+    match daemon_process {
+        Some(name) => format!("{interp} of daemon process '{name}'"),
+        None => format!("{interp} in embedded mode"),
+    }
 }
 
 pub fn describe_group(group: &str) -> String {

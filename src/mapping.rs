@@ -10,14 +10,14 @@ use crate::config::{AliasMatcher, ScriptAlias};
 pub const WSGI_HANDLER: &std::ffi::CStr = c"wsgi-script";
 
 pub fn translate(r: Request) -> i32 {
-    let uri = r.uri();
-    if !uri.starts_with('/') {
+    let uri = r.uri_bytes();
+    if !uri.starts_with(b"/") {
         return ffi::DECLINED;
     }
     let config = server_config_of(r.server());
     for alias in &config.aliases {
         let filename = match &alias.matcher {
-            AliasMatcher::Prefix(prefix) => prefix_match_len(uri, prefix).map(|n| format!("{}{}", alias.target, &uri[n..])),
+            AliasMatcher::Prefix(prefix) => prefix_match_len(uri, prefix).map(|n| [alias.target.as_bytes(), &uri[n..]].concat()),
             AliasMatcher::Regex { compiled, .. } => r.regex_substitute(*compiled, &alias.target),
         };
         if let Some(filename) = filename {

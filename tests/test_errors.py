@@ -1,6 +1,8 @@
 """Failing scripts and applications: status codes and what the log says;
 in embedded and daemon mode."""
 
+import re
+
 import pytest
 import requests
 
@@ -18,6 +20,7 @@ WSGIScriptAlias /other-directive @APPS@/callable_other.wsgi
 </Location>
 WSGIScriptAlias /raises @APPS@/raises.wsgi
 WSGIScriptAlias /hello @APPS@/hello.wsgi
+WSGIScriptAlias /c @APPS@/contract.wsgi
 WSGIScriptAlias /dir/ @APPS@/
 """
 
@@ -82,6 +85,28 @@ def test_exception_before_output_is_500_with_traceback(srv):
     assert "Traceback (most recent call last)" in log
     assert 'raises.wsgi", line' in log  # the frame where it was raised
     assert "AppFailure" in log
+    # mod_wsgi 6's header line, which log tooling looks for
+    interp = ("main interpreter in embedded mode" if harness.mode_of(srv) == "embedded"
+              else f"main interpreter of daemon process '{harness.DAEMON_POOL}'")
+    assert re.search(rf"WSGI0174: \[script {re.escape(str(srv.apps))}/raises\.wsgi\] AppFailure "
+                     rf"exception raised processing WSGI script '.*raises\.wsgi' for {interp}\.", log), log
+
+
+def test_system_exit_is_logged_as_ignored(srv):
+    mark = srv.log_mark()
+    assert get(srv, "/c/system-exit").status == 500
+    srv.wait_for_log(r"WSGI0175: \[script .*\] SystemExit exception raised by WSGI script "
+                     r"'.*contract\.wsgi' for main interpreter .*; ignored\.", mark)
+    assert get(srv, "/hello").status == 200
+
+
+def test_request_timeout_raised_by_the_app_is_504_and_the_thread_recovers(srv):
+    mark = srv.log_mark()
+    r = get(srv, "/c/request-timeout")
+    assert (r.status, r.body) == (504, b""), r
+    srv.wait_for_log(r"\[wsgi:info\].*Request interrupted by RequestTimeout; thread recovered\.", mark)
+    assert "Traceback" not in srv.log_since(mark)
+    assert get(srv, "/hello").status == 200
 
 
 @pytest.mark.parametrize("when,marker,first", [

@@ -23,6 +23,7 @@ WSGIScriptAlias /chunked @APPS@/echo.wsgi
     WSGIChunkedRequest On
 </Location>
 WSGIScriptAlias /upload @APPS@/upload_counter.wsgi
+WSGIScriptAlias /c @APPS@/contract.wsgi
 """
 
 DATA = (b"first line\nsecond line\r\n" + bytes(range(256)) * 3
@@ -216,3 +217,32 @@ def test_upload_1gb_streams_without_growing_memory(srv, mode):
     assert growth < 50 * 1024, (
         f"an Apache child grew by {growth} kB during a 1 GB upload "
         f"(peaks {peaks}, baseline {base}, {elapsed:.1f}s)")
+
+
+def expect_continue(srv, path):
+    """Status lines a client sees for a POST with Expect: 100-continue that sends its body
+    only once it is told to continue (as curl does, after a wait)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=15) as s:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+                  "Expect: 100-continue\r\nConnection: close\r\n\r\n".encode())
+        seen = b""
+        while b"\r\n\r\n" not in seen:
+            seen += s.recv(65536)
+        if seen.startswith(b"HTTP/1.1 100"):
+            s.sendall(b"hello")
+        while True:
+            more = s.recv(65536)
+            if not more:
+                break
+            seen += more
+    return [l for l in seen.decode("latin-1").split("\r\n") if l.startswith("HTTP/1.1 ")], seen
+
+
+def test_expect_continue_only_when_the_body_is_read(srv):
+    lines, raw = expect_continue(srv, "/c/input-read")
+    assert lines == ["HTTP/1.1 100 Continue", "HTTP/1.1 200 OK"], raw
+    assert raw.endswith(b"b'hello'")
+    # an application that never reads the body: no 100, so the client need not send it
+    lines, raw = expect_continue(srv, "/c/generator")
+    assert lines == ["HTTP/1.1 200 OK"], raw

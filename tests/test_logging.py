@@ -13,6 +13,7 @@ import harness
 CONF = """\
 WSGIScriptAlias /log @APPS@/logging_app.wsgi
 WSGIScriptAlias /raises @APPS@/raises.wsgi
+WSGIScriptAlias /c @APPS@/contract.wsgi
 """
 
 
@@ -66,6 +67,18 @@ def test_output_lands_in_the_error_log_with_client(srv, mode, via, text):
     (line,) = lines_with(srv, mark, token)
     assert f"{text} {token}" in line
     assert_request_line(line, mode, port)
+    # as mod_wsgi 6 does: the line names the script that wrote it
+    assert f"[script {srv.apps}/logging_app.wsgi] {text} {token}" in line, line
+
+
+def test_wsgi_errors_buffer_and_context_manager(srv):
+    # what code written for mod_wsgi 6's TextIOWrapper does with wsgi.errors
+    mark = srv.log_mark()
+    assert get(srv, "/c/errors-buffer")[0] == 200
+    for text in ("bytes through .buffer", "a bytearray", "a memoryview", "buffer writelines"):
+        srv.wait_for_log(re.escape(f"[script {srv.apps}/contract.wsgi] {text}"), mark)
+    assert get(srv, "/c/errors-context-manager")[0] == 200
+    srv.wait_for_log("inside a with block", mark)
 
 
 def test_each_line_is_a_separate_log_entry(srv, mode):

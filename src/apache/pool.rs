@@ -26,6 +26,13 @@ pub fn pstrdup(pool: *mut ffi::apr_pool_t, s: &str) -> *mut std::os::raw::c_char
     unsafe { ffi::apr_pstrmemdup(pool, bytes.as_ptr() as *const _, len) }
 }
 
+/// Copies bytes into `pool` as a NUL-terminated string (cut at an interior NUL).
+pub fn pstrdup_bytes(pool: *mut ffi::apr_pool_t, bytes: &[u8]) -> *mut std::os::raw::c_char {
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    // SAFETY: apr_pstrmemdup copies `len` bytes from a valid slice and NUL-terminates them.
+    unsafe { ffi::apr_pstrmemdup(pool, bytes.as_ptr() as *const _, len) }
+}
+
 /// Reads a C string Apache gave us; None for NULL.
 pub fn cstr_opt<'a>(p: *const std::os::raw::c_char) -> Option<&'a str> {
     if p.is_null() {

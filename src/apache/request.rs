@@ -3,7 +3,8 @@
 use super::bucket::BucketBuffer;
 use super::ffi;
 use super::log::{self, Level};
-use super::pool::{cbytes_opt, cstr_opt, cstring, pstrdup};
+use super::pool::{cbytes_opt, cstr_opt, cstring, pstrdup, pstrdup_bytes};
+use crate::wsgi::latin1;
 use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::ffi::c_void;
 use std::os::fd::RawFd;
@@ -47,8 +48,11 @@ impl Request {
         self.rec().server
     }
 
-    pub fn uri(&self) -> &str {
-        cstr_opt(self.rec().uri).unwrap_or("")
+    /// The decoded URI path as Apache holds it: bytes, since %ff and raw latin-1 bytes are
+    /// legal in a request line and must still reach their application (PEP 3333 PATH_INFO is
+    /// latin-1 decoded).
+    pub fn uri_bytes(&self) -> &[u8] {
+        cbytes_opt(self.rec().uri).unwrap_or(b"")
     }
 
     pub fn filename(&self) -> &str {
@@ -63,8 +67,8 @@ impl Request {
         cstr_opt(self.rec().method).unwrap_or("")
     }
 
-    pub fn set_filename(&self, path: &str) {
-        let p = pstrdup(self.pool(), path);
+    pub fn set_filename(&self, path: &[u8]) {
+        let p = pstrdup_bytes(self.pool(), path);
         // SAFETY: the string lives in the request pool, as Apache expects of r->filename.
         unsafe { (*self.r).filename = p };
     }
@@ -235,7 +239,7 @@ impl Request {
     /// WSGIScriptAliasMatch: `target` with $1..$9 filled in, followed by the part of the URI
     /// after the match (which the directory walk turns into PATH_INFO), if `compiled` (an
     /// ap_regex_t from the config) matches the URI.
-    pub fn regex_substitute(&self, compiled: *const c_void, target: &str) -> Option<String> {
+    pub fn regex_substitute(&self, compiled: *const c_void, target: &str) -> Option<Vec<u8>> {
         const N: usize = ffi::AP_MAX_REG_MATCH as usize;
         let mut matches = [ffi::ap_regmatch_t::default(); N];
         let uri = self.rec().uri;
@@ -246,8 +250,8 @@ impl Request {
                 return None;
             }
             let out = ffi::ap_pregsub(self.pool(), target_c.as_ptr(), uri, N, matches.as_mut_ptr());
-            let rest = self.uri().get(matches[0].rm_eo as usize..).unwrap_or("");
-            cstr_opt(out).map(|t| format!("{t}{rest}"))
+            let rest = self.uri_bytes().get(matches[0].rm_eo as usize..).unwrap_or(b"");
+            cbytes_opt(out).map(|t| [t, rest].concat())
         }
     }
 
@@ -384,16 +388,18 @@ impl Transport for ApacheTransport {
         // SAFETY: status fields and headers are set before any output, with strings allocated in the request pool.
         unsafe {
             (*r).status = code as i32;
-            (*r).status_line = pstrdup(pool, status_line);
+            (*r).status_line = pstrdup_bytes(pool, &latin1::encode(status_line));
             for (name, value) in headers {
+                // PEP 3333 header strings are latin-1: each character is one byte.
+                let in_pool = |v: &str| pstrdup_bytes(pool, &latin1::encode(v));
                 if name.eq_ignore_ascii_case("content-type") {
-                    ffi::ap_set_content_type(r, pstrdup(pool, value));
+                    ffi::ap_set_content_type(r, in_pool(value));
                 } else if name.eq_ignore_ascii_case("content-length") {
                     if let Ok(n) = value.trim().parse::<i64>() {
                         ffi::ap_set_content_length(r, n);
                     }
                 } else {
-                    ffi::apr_table_add((*r).headers_out, pstrdup(pool, name), pstrdup(pool, value));
+                    ffi::apr_table_add((*r).headers_out, pstrdup(pool, name), in_pool(value));
                 }
             }
         }

@@ -5,11 +5,12 @@
 /// How many bytes of `uri` the alias matched, or None. An alias of exactly "/" matches every
 /// URI with length 0, so the whole URI is appended to the script path (mod_wsgi's rule; the
 /// directory walk then turns it into PATH_INFO).
-pub fn prefix_match_len(uri: &str, alias: &str) -> Option<usize> {
+/// The URI is bytes: it may hold any byte after %-decoding, UTF-8 or not.
+pub fn prefix_match_len(uri: impl AsRef<[u8]>, alias: &str) -> Option<usize> {
+    let (u, a) = (uri.as_ref(), alias.as_bytes());
     if alias == "/" {
-        return uri.starts_with('/').then_some(0);
+        return u.starts_with(b"/").then_some(0);
     }
-    let (u, a) = (uri.as_bytes(), alias.as_bytes());
     let (mut ui, mut ai) = (0, 0);
     while ai < a.len() {
         if a[ai] == b'/' {
@@ -77,6 +78,8 @@ mod tests {
         assert_eq!(prefix_match_len("/emb/tx", "/emb/t"), None);
         assert_eq!(prefix_match_len("/emb", "/emb/t"), None);
         assert_eq!(prefix_match_len("/slash/x", "/slash/"), Some(7));
+        assert_eq!(prefix_match_len(b"/env/\xff\xfe", "/env"), Some(4));
+        assert_eq!(prefix_match_len(b"/\xff", "/"), Some(0));
         assert_eq!(prefix_match_len("/slash", "/slash/"), None);
         assert_eq!(prefix_match_len("/anything/at/all", "/"), Some(0));
         assert_eq!(prefix_match_len("/api/v1/items", "/api/v1"), Some(7));

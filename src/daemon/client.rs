@@ -3,6 +3,7 @@
 //! Apache's output filters (the same transport embedded mode uses).
 
 use super::keepalive;
+use crate::wsgi::latin1;
 use super::pools::Target;
 use super::wire::{self, Decoder, Frame, Limits, Outcome, Pairs, Piece, RejectReason, RequestFlags, RequestHead};
 use crate::apache::bucket::BucketBuffer;
@@ -329,13 +330,13 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     // Apache's ErrorDocument answers; the daemon sees the connection close.
                     return Relay::Done(status as i32);
                 }
-                let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (latin1(k), latin1(v))).collect();
+                let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (latin1::decode(k), latin1::decode(v))).collect();
                 let location = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.clone());
                 if status == 200 && location.as_deref().is_some_and(|l| l.starts_with('/')) {
                     redirect = location;
                     continue;
                 }
-                transport.set_response_head(status, &latin1(&line), &headers);
+                transport.set_response_head(status, &latin1::decode(&line), &headers);
                 head_sent = true;
             }
             Frame::Flush | Frame::SendFile { .. } if redirect.is_some() => {
@@ -396,6 +397,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                 return Relay::Done(ffi::OK);
             }
             Frame::End(Outcome::Failed) => return finish_failed(transport, head_sent, ffi::HTTP_INTERNAL_SERVER_ERROR),
+            Frame::End(Outcome::NotFound) => return finish_failed(transport, head_sent, ffi::HTTP_NOT_FOUND),
             Frame::Rejected(RejectReason::Restarting) if !consumed && !head_sent => return Relay::Retry,
             Frame::Rejected(RejectReason::QueueTimeout) if !head_sent => {
                 r.log(Level::Error, &format!("Queue timeout expired for WSGI daemon process '{name}'"));
@@ -488,6 +490,3 @@ fn finish_failed(transport: &mut ApacheTransport, head_sent: bool, status: i32) 
     }
 }
 
-fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| b as char).collect()
-}

@@ -2,6 +2,7 @@
 //! Apache child, speaking `wire` frames.
 
 use super::wire::{self, Decoder, Frame, Outcome, Pairs, Piece, ResponseHead};
+use crate::wsgi::latin1;
 use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::cell::RefCell;
 use std::io::{IoSlice, Read, Write};
@@ -251,8 +252,8 @@ impl Transport for DaemonTransport {
     }
 
     fn set_response_head(&mut self, code: u16, status_line: &str, headers: &[(String, String)]) {
-        let pairs = Pairs::from_pairs(headers.iter().map(|(k, v)| (k.as_bytes(), latin1(v))));
-        let head = pairs.and_then(|p| ResponseHead::new(code, latin1(status_line), p));
+        let pairs = Pairs::from_pairs(headers.iter().map(|(k, v)| (k.as_bytes(), latin1::encode(v))));
+        let head = pairs.and_then(|p| ResponseHead::new(code, latin1::encode(status_line), p));
         // A head the codec refuses cannot happen for validated headers; the response then
         // fails at the next write instead.
         if let Ok(head) = head {
@@ -290,7 +291,3 @@ impl Transport for DaemonTransport {
     }
 }
 
-/// Header values are latin-1 text (PEP 3333); on the wire they are their bytes.
-fn latin1(s: &str) -> Vec<u8> {
-    s.chars().map(|c| c as u32 as u8).collect()
-}

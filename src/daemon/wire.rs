@@ -496,6 +496,8 @@ pub enum Outcome {
     Aborted = 1,
     /// Nothing was sent: the child answers 500.
     Failed = 2,
+    /// Nothing was sent, the script has no such callable: the child answers 404 (as mod_wsgi).
+    NotFound = 3,
 }
 
 impl Outcome {
@@ -504,6 +506,7 @@ impl Outcome {
             0 => Outcome::Complete,
             1 => Outcome::Aborted,
             2 => Outcome::Failed,
+            3 => Outcome::NotFound,
             _ => return None,
         })
     }
@@ -1129,6 +1132,7 @@ mod tests {
             Frame::End(Outcome::Complete),
             Frame::End(Outcome::Aborted),
             Frame::End(Outcome::Failed),
+            Frame::End(Outcome::NotFound),
             Frame::Rejected(RejectReason::Restarting),
             Frame::Rejected(RejectReason::QueueTimeout),
             Frame::Ping,
@@ -1579,8 +1583,8 @@ mod tests {
         assert!(e.to_string().contains("invalid `flags` value 48 (0x30)"), "{e}");
 
         assert_eq!(
-            decode_err(&frame_bytes(8, &[3])),
-            WireError::BadValue { kind: Kind::End, field: "outcome", value: 3 }
+            decode_err(&frame_bytes(8, &[4])),
+            WireError::BadValue { kind: Kind::End, field: "outcome", value: 4 }
         );
         assert_eq!(
             decode_err(&frame_bytes(9, &[2])),

@@ -445,7 +445,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
             if let script::Loading::Loaded = event {
                 log_line(
                     LogLevel::Info,
-                    &format!("mod_wsgi (pid={}): Loading WSGI script '{path}' into {} of daemon process '{}'.", process::pid(), crate::lifecycle::describe_group(&group), shared.name),
+                    &format!("Loading WSGI script '{path}' into {}.", crate::lifecycle::interp_context(&group, Some(&shared.name))),
                 );
             }
         };
@@ -469,7 +469,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
             Err(e) => {
                 exceptions::swallow(py, e);
                 log_line(LogLevel::Error, &format!("{remote}Target WSGI script '{path}' does not contain WSGI application '{callable}'."));
-                return Some(Outcome::Failed);
+                return Some(Outcome::NotFound);
             }
         };
         let vars: Vec<(&[u8], &[u8])> =
@@ -495,7 +495,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
             interrupted: None,
             answered: false,
         });
-        let (result, finish) = run::run_request(py, glue, &app, &environ, Box::new(transport), &path);
+        let (result, finish) = run::run_request(py, glue, &app, &environ, Box::new(transport), &path, &crate::lifecycle::interp_context(&group, Some(&shared.name)));
         finish_later = finish;
         let watched = shared.watch.end();
         match (result, watched) {

@@ -174,6 +174,43 @@ class _Errors:
     def fileno(self):
         raise io.UnsupportedOperation('wsgi.errors has no file descriptor')
 
+    @property
+    def buffer(self):
+        """The bytes side, as a TextIOWrapper has (mod_wsgi 6's wsgi.errors is one)."""
+        return _ErrorsBuffer(self._state)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _ErrorsBuffer:
+    """wsgi.errors.buffer: bytes-like data written here become error-log lines."""
+
+    __slots__ = ('_state',)
+    mode = 'wb'
+    closed = False
+
+    def __init__(self, state):
+        self._state = state
+
+    def write(self, data):
+        data = bytes(data)
+        _log(self._state, data)
+        return len(data)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
+
+    def writable(self):
+        return True
+
 
 def _errors_for(state):
     return _Errors(state)

@@ -2,7 +2,7 @@
 //! wsgi.input (`mod_wsgi._read`), wsgi.errors (`_log`) and sys.stdout/stderr (`_process_log`).
 //! This is CPython calling-convention glue; the rules themselves are in headers.rs/response.rs.
 
-use super::headers::{is_hop_by_hop, parse_status, validate_header};
+use super::headers::{parse_content_length, parse_status, validate_header};
 use super::response::{ensure_head_sent, send_chunks};
 use super::state::{Head, RequestState, Slot};
 use super::transport::LogLevel;
@@ -72,30 +72,28 @@ fn arg<'a, 'py>(args: &'a Args<'py>, index: usize, names: &[&str]) -> Option<&'a
 
 native_function!(start_response_c => start_response);
 
+/// start_response(status, headers, exc_info=None), checked in mod_wsgi 6's order and words.
 fn start_response<'py>(py: Python<'py>, capsule: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     let Some(capsule) = capsule else { return Err(type_error(py, "start_response is not bound to a request")) };
     let slot = capsule_ref::<Slot>(capsule);
     let (Some(status), Some(headers)) = (arg(args, 0, &["status"]), arg(args, 1, &["response_headers", "headers"])) else {
         return Err(type_error(py, "start_response() takes status and response_headers"));
     };
+    let list = headers.cast::<PyList>().map_err(|_| type_error(py, &format!("start_response() argument 2 must be list, not {}", type_name(headers))))?;
     let exc_info = arg(args, 2, &["exc_info"]).filter(|e| !e.is_none());
-    let head = parse_head(py, status, headers)?;
+    if exc_info.is_some_and(|e| !e.is_instance_of::<PyTuple>()) {
+        return Err(runtime_error(py, "start_response() argument 'exc_info' must be a 3-tuple or None"));
+    }
     with_request(py, slot, "start_response()", |st| {
-        if let Some(exc_info) = exc_info {
-            if st.head_sent {
-                return Err(raise_exc_info(py, exc_info));
-            }
-        } else if st.head.is_some() {
-            return Err(runtime_error(
-                py,
-                if st.head_sent {
-                    "start_response() called again after the response headers were sent"
-                } else {
-                    "start_response() called a second time without exc_info"
-                },
-            ));
+        if st.head_sent {
+            return Err(match exc_info {
+                Some(exc_info) => raise_exc_info(py, exc_info),
+                None => runtime_error(py, "start_response() called more than once without exc_info"),
+            });
         }
-        st.head = Some(head);
+        // Before any output a later call replaces the head, with or without exc_info: what
+        // mod_wsgi does (PEP 3333 calls it an error without exc_info; applications rely on it).
+        st.head = Some(parse_head(py, status, list)?);
         Ok(st.response_hook.as_ref().map(|h| h.bind(py)))
     })?
     .map(|hook| hook.call1((status, headers)).map(drop))
@@ -104,41 +102,50 @@ fn start_response<'py>(py: Python<'py>, capsule: Option<&Bound<'py, PyAny>>, arg
     WRITE.bind(py, capsule).or_raise(py)
 }
 
-fn string_of(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyRes<String> {
-    let s = obj.cast::<PyString>().map_err(|_| {
-        let kind = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        type_error(py, &format!("{what} must be str, not {kind}"))
-    })?;
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// A PEP 3333 native string: a str of latin-1 characters. Anything else raises what
+/// mod_wsgi 6 raises (TypeError, or the UnicodeEncodeError of encoding it to latin-1).
+fn native_string(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyRes<String> {
+    let s = obj.cast::<PyString>().map_err(|_| type_error(py, &format!("must be str, not {}", type_name(obj))))?;
     match s.to_str() {
-        Ok(v) => Ok(v.to_string()),
+        Ok(v) if v.chars().all(|c| (c as u32) <= 0xff) => Ok(v.to_string()),
+        Ok(_) => Err(latin1_error(py, s)),
         Err(e) => {
             crate::python::exceptions::swallow(py, e);
-            Err(value_error(py, &format!("{what} is not encodable")))
+            Err(latin1_error(py, s))
         }
     }
 }
 
-fn parse_head(py: Python<'_>, status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyRes<Head> {
-    let status = string_of(py, status, "status")?;
-    if status.chars().any(|c| (c as u32) > 0xff) {
-        return Err(value_error(py, &format!("status {status:?} is not latin-1")));
+/// Raises Python's own error for a str that is not latin-1.
+fn latin1_error(py: Python<'_>, s: &Bound<'_, PyString>) -> crate::python::exceptions::Raised {
+    match s.call_method1("encode", ("latin-1",)) {
+        Err(e) => {
+            e.restore(py);
+            crate::python::exceptions::Raised
+        }
+        Ok(_) => value_error(py, "string is not latin-1"),
     }
+}
+
+fn parse_head(py: Python<'_>, status: &Bound<'_, PyAny>, list: &Bound<'_, PyList>) -> PyRes<Head> {
+    let status = native_string(py, status)?;
     let (code, line) = parse_status(&status).map_err(|m| value_error(py, &m))?;
-    let list = headers.cast::<PyList>().map_err(|_| type_error(py, "response headers must be a list"))?;
     let mut parsed = Vec::with_capacity(list.len());
     let mut content_length = None;
     for item in list.iter() {
-        let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
-        let Some(pair) = pair else { return Err(type_error(py, "each response header must be a (name, value) tuple")) };
-        let name = string_of(py, &pair.get_item(0).or_raise(py)?, "header name")?;
-        let value = string_of(py, &pair.get_item(1).or_raise(py)?, "header value")?;
-        validate_header(&name, &value).map_err(|m| value_error(py, &m))?;
-        if is_hop_by_hop(&name) {
-            return Err(value_error(py, &format!("hop-by-hop header {name:?} is not allowed in a WSGI response (PEP 3333)")));
+        let pair = item.cast::<PyTuple>().map_err(|_| type_error(py, &format!("each header must be a 2-tuple, not {}", type_name(&item))))?;
+        if pair.len() != 2 {
+            return Err(value_error(py, &format!("each header must be a 2-tuple, got length {}", pair.len())));
         }
+        let name = native_string(py, &pair.get_item(0).or_raise(py)?)?;
+        let value = native_string(py, &pair.get_item(1).or_raise(py)?)?;
+        validate_header(&name, &value).map_err(|m| value_error(py, &m))?;
         if name.eq_ignore_ascii_case("content-length") {
-            let n = value.trim().parse::<u64>().map_err(|_| value_error(py, &format!("invalid Content-Length {value:?}")))?;
-            content_length = Some(n);
+            content_length = Some(parse_content_length(&value).map_err(|m| value_error(py, &m))?);
         }
         parsed.push((name, value));
     }
@@ -150,10 +157,10 @@ native_function!(write_c => write);
 fn write<'py>(py: Python<'py>, capsule: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     let slot = capsule.and_then(capsule_ref::<Slot>);
     let Some(data) = arg(args, 0, &["data"]) else { return Err(type_error(py, "write() takes one bytes argument")) };
-    let bytes = data.cast::<PyBytes>().map_err(|_| type_error(py, "write() argument must be bytes"))?;
+    let bytes = data.cast::<PyBytes>().map_err(|_| type_error(py, &format!("write() argument must be bytes, not {}", type_name(data))))?;
     with_request(py, slot, "write()", |st| {
         if st.head.is_none() {
-            return Err(runtime_error(py, "write() called before start_response()"));
+            return Err(runtime_error(py, "start_response() must be called before response content is produced"));
         }
         ensure_head_sent(st).map_err(|m| runtime_error(py, m))?;
         send_chunks(py, st, &[bytes.as_bytes()], true)
@@ -295,7 +302,7 @@ fn log_record<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Arg
         _ => LogLevel::Debug,
     };
     for line in text.lines() {
-        if with_current(|st| st.transport.log(level, line)).is_none() {
+        if with_current(|st| st.log_for_script(level, line)).is_none() {
             if let Some(log) = SERVER_LOG.get() {
                 log(level, line);
             }

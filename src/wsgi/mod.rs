@@ -4,6 +4,7 @@
 pub mod callbacks;
 pub mod environ;
 pub mod headers;
+pub mod latin1;
 pub mod proxy;
 pub mod response;
 pub mod run;

@@ -10,7 +10,7 @@ pub fn ensure_head_sent(st: &mut RequestState) -> Result<(), &'static str> {
     if st.head_sent {
         return Ok(());
     }
-    let head = st.head.as_ref().ok_or("the application did not call start_response()")?;
+    let head = st.head.as_ref().ok_or("start_response() must be called before response content is produced")?;
     st.transport.set_response_head(head.code, &head.line, &head.headers);
     st.head_sent = true;
     Ok(())

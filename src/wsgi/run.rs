@@ -4,7 +4,7 @@ use super::callbacks::{START_RESPONSE, set_current};
 use super::response::{cut_to_content_length, ensure_head_sent, send_chunks};
 use super::state::{RequestState, Slot};
 use super::transport::{Ended, LogLevel, Transport};
-use crate::python::exceptions::{OrRaise, PyRes, Raised, describe, restore_exception, take_exception, traceback_lines, type_error};
+use crate::python::exceptions::{OrRaise, PyRes, Raised, restore_exception, take_exception, traceback_lines, type_error};
 use crate::python::gil::without_gil;
 use crate::python::glue::{Glue, PyRef};
 use crate::python::native::{capsule, capsule_ref};
@@ -50,8 +50,9 @@ pub fn run_request(
     environ: &Bound<'_, PyDict>,
     transport: Box<dyn Transport>,
     script: &str,
+    interp_context: &str,
 ) -> (Outcome, Option<FinishLater>) {
-    let state = Rc::new(RefCell::new(RequestState::new(transport, script.to_string())));
+    let state = Rc::new(RefCell::new(RequestState::new(transport, script.to_string(), interp_context.to_string())));
     let slot = match capsule(py, Slot::new(state.clone())) {
         Ok(c) => c,
         Err(e) => {
@@ -62,7 +63,7 @@ pub fn run_request(
     set_current(Some(state.clone()));
     let outcome = match call(py, glue, app, environ, &slot, &state) {
         Ok(outcome) => outcome,
-        Err(Raised) => fail(py, &state),
+        Err(Raised) => fail(py, glue, &state),
     };
     let later = {
         let mut st = state.borrow_mut();
@@ -139,14 +140,14 @@ fn call_app(
         (Ok(outcome), Err(failure)) => {
             if state.borrow().head_sent {
                 // close() failed after the response was complete: log it, keep the response.
-                log_exception_value(py, state, "Exception occurred in close() of the WSGI response", failure);
+                log_exception_value(py, state, failure);
                 Ok(outcome)
             } else {
                 Err(reraise(failure))
             }
         }
         (Err(failure), Err(close_failure)) => {
-            log_exception_value(py, state, "Exception occurred in close() of the WSGI response", close_failure);
+            log_exception_value(py, state, close_failure);
             Err(reraise(failure))
         }
     }
@@ -176,10 +177,16 @@ fn now_seconds() -> f64 {
 }
 
 /// Logs the set exception with its traceback, then decides: 500 if nothing was sent, else
-/// the started response is aborted so the client sees it is incomplete.
-fn fail(py: Python<'_>, state: &RefCell<RequestState>) -> Outcome {
+/// the started response is aborted so the client sees it is incomplete. A
+/// `mod_wsgi.RequestTimeout` before the response started is mod_wsgi 6's 504 instead.
+fn fail(py: Python<'_>, glue: &Glue, state: &RefCell<RequestState>) -> Outcome {
     let head_sent = state.borrow().head_sent;
-    log_exception(py, state, "Exception occurred processing WSGI script");
+    let exc = take_exception(py);
+    if !head_sent && exc.as_ref().is_some_and(|e| is_request_timeout(glue, e)) {
+        drop(exc);
+        return answer_request_timeout(py, state);
+    }
+    log_exception_value(py, state, exc);
     let mut st = state.borrow_mut();
     if head_sent {
         st.transport.log(LogLevel::Error, "Response was truncated: the application failed after the response had started");
@@ -191,16 +198,47 @@ fn fail(py: Python<'_>, state: &RefCell<RequestState>) -> Outcome {
     }
 }
 
-fn log_exception(py: Python<'_>, state: &RefCell<RequestState>, what: &str) {
-    let exc = take_exception(py);
-    log_exception_value(py, state, what, exc);
+fn is_request_timeout(glue: &Glue, exc: &Bound<'_, PyAny>) -> bool {
+    let py = exc.py();
+    match glue.module.bind(py).getattr("RequestTimeout") {
+        Ok(kind) => exc.is_instance(&kind).unwrap_or(false),
+        Err(e) => {
+            crate::python::exceptions::swallow(py, e);
+            false
+        }
+    }
 }
 
-fn log_exception_value(py: Python<'_>, state: &RefCell<RequestState>, what: &str, exc: Option<Bound<'_, PyAny>>) {
+/// The thread gave up on the request (interrupt-timeout injected RequestTimeout, or the
+/// application raised it itself): an empty 504, and the thread serves on.
+fn answer_request_timeout(py: Python<'_>, state: &RefCell<RequestState>) -> Outcome {
+    let mut st = state.borrow_mut();
+    st.log_for_script(LogLevel::Info, "Request interrupted by RequestTimeout; thread recovered.");
+    st.head = Some(super::state::Head { code: 504, line: "504 Gateway Timeout".into(), headers: Vec::new(), content_length: None });
+    if ensure_head_sent(&mut st).is_err() {
+        return Outcome::Failed;
+    }
+    let transport = &mut st.transport;
+    if without_gil(py, || transport.finish(&[])).is_err() {
+        st.client_gone = true;
+    }
+    Outcome::Sent
+}
+
+/// Logs an exception the way mod_wsgi 6 does (a WSGI0174 line naming the exception type,
+/// the script and the interpreter; WSGI0175 for SystemExit), followed by its traceback,
+/// which mod_wsgi 6 leaves out.
+fn log_exception_value(py: Python<'_>, state: &RefCell<RequestState>, exc: Option<Bound<'_, PyAny>>) {
     let Some(exc) = exc else { return };
     let lines = traceback_lines(py, &exc);
     let st = state.borrow();
-    st.transport.log(LogLevel::Error, &format!("{what} '{}': {}", st.script, describe(&exc)));
+    let kind = exc.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
+    let header = if crate::python::exceptions::is_instance(&exc, crate::python::exceptions::system_exit_type()) {
+        format!("WSGI0175: [script {0}] {kind} exception raised by WSGI script '{0}' for {1}; ignored.", st.script, st.interp_context)
+    } else {
+        format!("WSGI0174: [script {0}] {kind} exception raised processing WSGI script '{0}' for {1}.", st.script, st.interp_context)
+    };
+    st.transport.log(LogLevel::Error, &header);
     for line in lines {
         st.transport.log(LogLevel::Error, &line);
     }
@@ -240,9 +278,12 @@ fn stream(py: Python<'_>, glue: &Glue, iterable: &Bound<'_, PyAny>, state: &RefC
 fn as_bytes<'a, 'py>(py: Python<'py>, item: &'a Bound<'py, PyAny>) -> PyRes<&'a Bound<'py, PyBytes>> {
     item.cast::<PyBytes>().map_err(|_| {
         let kind = item.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        type_error(py, &format!("sequence of byte string values expected, value of type {kind} found"))
+        type_error(py, &format!("response iterable must yield bytes, not {kind}"))
     })
 }
+
+/// mod_wsgi 6's words for a body produced before start_response().
+const NO_START_RESPONSE: &str = "start_response() must be called before response content is produced";
 
 fn head_or_error(py: Python<'_>, st: &mut RequestState) -> PyRes<()> {
     ensure_head_sent(st).map_err(|m| crate::python::exceptions::runtime_error(py, m))
@@ -265,7 +306,7 @@ fn finish(py: Python<'_>, state: &RefCell<RequestState>, last: &[&[u8]]) -> PyRe
     if st.client_gone {
         return Ok(Outcome::Sent);
     }
-    if let Some(promised) = st.head.as_ref().and_then(|h| h.content_length) {
+    if let Some(promised) = st.head.as_ref().and_then(|h| h.content_length).filter(|_| st.body_expected()) {
         // A keep-alive client would wait for the missing bytes until a timeout: end the
         // connection instead, and say why.
         let sent = st.body_sent; // already counts `last`
@@ -303,7 +344,7 @@ fn send_file(py: Python<'_>, glue: &Glue, wrapper: &Bound<'_, PyAny>, state: &Re
     let (fd, offset, size): (i32, u64, u64) = info.extract().or_raise(py)?;
     let mut st = state.borrow_mut();
     let Some(head) = st.head.as_mut() else {
-        return Err(crate::python::exceptions::runtime_error(py, "the application did not call start_response()"));
+        return Err(crate::python::exceptions::runtime_error(py, NO_START_RESPONSE));
     };
     let available = size - offset;
     let length = match head.content_length {

@@ -16,6 +16,9 @@ pub struct Head {
 pub struct RequestState {
     pub transport: Box<dyn Transport>,
     pub script: String,
+    /// Where the script runs, as mod_wsgi words it in its log lines: "main interpreter in
+    /// embedded mode", "sub-interpreter 'x' of daemon process 'y'".
+    pub interp_context: String,
     pub head: Option<Head>,
     pub head_sent: bool,
     pub body_sent: u64,
@@ -33,10 +36,11 @@ pub struct RequestState {
 }
 
 impl RequestState {
-    pub fn new(transport: Box<dyn Transport>, script: String) -> RequestState {
+    pub fn new(transport: Box<dyn Transport>, script: String, interp_context: String) -> RequestState {
         RequestState {
             transport,
             script,
+            interp_context,
             head: None,
             head_sent: false,
             body_sent: 0,
@@ -55,9 +59,22 @@ impl RequestState {
         self.log_partial.extend_from_slice(data);
         while let Some(pos) = self.log_partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.log_partial.drain(..=pos).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
-            self.transport.log(LogLevel::Error, &text);
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+            self.log_for_script(LogLevel::Error, &text);
         }
+    }
+
+    /// A line the application's script produced, tagged with the script as mod_wsgi does
+    /// ("[script /srv/app.wsgi] ..."), so a log line can be traced to its application.
+    pub fn log_for_script(&self, level: LogLevel, text: &str) {
+        self.transport.log(level, &format!("[script {}] {text}", self.script));
+    }
+
+    /// Whether the response may carry a body: not for HEAD (Apache drops it) nor for the
+    /// statuses HTTP defines as bodiless, whatever Content-Length says.
+    pub fn body_expected(&self) -> bool {
+        let code = self.head.as_ref().map_or(200, |h| h.code);
+        !self.transport.is_head() && !matches!(code, 100..=199 | 204 | 304)
     }
 
     /// Releases the Python objects the state holds (GIL held, in the request's interpreter).
@@ -75,13 +92,17 @@ impl RequestState {
         if !self.log_partial.is_empty() {
             let text = String::from_utf8_lossy(&self.log_partial).into_owned();
             self.log_partial.clear();
-            self.transport.log(LogLevel::Error, &text);
+            self.log_for_script(LogLevel::Error, &text);
         }
     }
 
     /// How much of `len` more body bytes may still go out under the app's Content-Length.
+    /// A HEAD answer whose application set a Content-Length sends no body at all: Apache
+    /// drops it anyway, and a complete body in one pass would make Apache replace the
+    /// application's Content-Length with the length of what it computed.
     pub fn allowed_body(&self, len: usize) -> usize {
         match self.head.as_ref().and_then(|h| h.content_length) {
+            Some(_) if self.transport.is_head() => 0,
             Some(cl) => len.min(cl.saturating_sub(self.body_sent) as usize),
             None => len,
         }

@@ -6,6 +6,7 @@ Used by the pytest suite (tests/conftest.py) and by `make run`
 from .apache import (  # noqa: F401
     APACHE_BIN,
     APPS_DIR,
+    TESTS_DIR,
     REPO,
     ONE_EVENT_CHILD,
     Apache,
@@ -23,5 +24,5 @@ from .apache import (  # noqa: F401
     read_response,
     rss_kb,
 )
-from .modes import DAEMON_POOL, MODES, in_mode  # noqa: F401
+from .modes import DAEMON_POOL, MODES, in_mode, mode_of  # noqa: F401
 from .example import EXAMPLE_CONF, EXAMPLE_SRC, prepare_example  # noqa: F401

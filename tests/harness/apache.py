@@ -224,13 +224,15 @@ class Apache:
       listen_host   address of the Listen directive (default 127.0.0.1)
       error_log / access_log   default: files under <root>/logs
       name          used in the temp dir name
+      module_so     the wsgi_module to load (default: ours, module_so_path());
+                    the differential tests pass mod_wsgi 6's here
     """
 
     def __init__(self, fragment="", *, mpm="event", mpm_config=None, modules=(),
                  log_level="info", python_home="default",
                  global_application_group=True, copy_apps=True, port=None,
                  error_log=None, access_log=None, name="test", root=None,
-                 load_wsgi=True, listen_host="127.0.0.1"):
+                 load_wsgi=True, listen_host="127.0.0.1", module_so=None):
         if mpm not in MPM_CONFIG:
             raise ValueError(f"unknown MPM {mpm!r}")
         for m in modules:
@@ -261,7 +263,9 @@ class Apache:
         self.pidfile = self.run_dir / "apache2.pid"
         self.error_log_path = Path(error_log) if error_log else self.logs_dir / "error.log"
         self.access_log_path = Path(access_log) if access_log else self.logs_dir / "access.log"
-        self.so_installed = self.root / "modules" / "mod_wsgi_rs.so"
+        self.module_so = Path(module_so) if module_so else None
+        self.so_installed = self.root / "modules" / (
+            self.module_so.name if self.module_so else "mod_wsgi_rs.so")
         self.parent_pid = None
         self._known_pids = set()
         self._started = False
@@ -275,7 +279,7 @@ class Apache:
         else:
             self.apps.mkdir(exist_ok=True)
         if load_wsgi:
-            so = module_so_path()
+            so = self.module_so or module_so_path()
             if not so.exists():
                 raise ApacheError(
                     f"{so} does not exist: build the module first (make build) "

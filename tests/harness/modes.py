@@ -31,3 +31,8 @@ def in_mode(fragment, mode):
     if mode == "daemon":
         return DAEMON_PREAMBLE + fragment
     raise ValueError(f"unknown mode {mode!r} (one of {MODES})")
+
+
+def mode_of(srv):
+    """The mode an instance was configured in by in_mode()."""
+    return "daemon" if f"WSGIProcessGroup {DAEMON_POOL}\n" in srv.conf.read_text() else "embedded"
