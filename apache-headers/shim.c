@@ -70,3 +70,34 @@ apr_status_t wsgi_shim_read_body(request_rec *r, apr_bucket_brigade *bb, int blo
 int wsgi_shim_mmn_major(void) { return MODULE_MAGIC_NUMBER_MAJOR; }
 int wsgi_shim_mmn_minor(void) { return MODULE_MAGIC_NUMBER_MINOR; }
 unsigned long wsgi_shim_magic_cookie(void) { return (unsigned long)MODULE_MAGIC_COOKIE; }
+
+/* ap_get_client_block, keeping the status it throws away (which embedded mode needs to say
+ * why a body read failed: client gone, timed out, refused by a filter). The same request
+ * state is kept: r->remaining at the end of the body, r->read_length, no keep-alive after a
+ * failure. */
+apr_status_t wsgi_shim_get_client_block(request_rec *r, apr_bucket_brigade *bb, char *buf,
+                                        apr_size_t *len)
+{
+    apr_status_t rv;
+    if (r->remaining < 0 || (!r->read_chunked && r->remaining == 0)) {
+        *len = 0;
+        return APR_SUCCESS;
+    }
+    rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, *len);
+    if (rv == APR_SUCCESS && APR_BRIGADE_EMPTY(bb))
+        rv = APR_EGENERAL; /* a blocking read must return data or EOS */
+    if (rv != APR_SUCCESS) {
+        apr_brigade_cleanup(bb);
+        if (rv != AP_FILTER_ERROR)
+            r->connection->keepalive = AP_CONN_CLOSE;
+        *len = 0;
+        return rv;
+    }
+    if (APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb)))
+        r->remaining = r->read_chunked ? -1 : 0;
+    rv = apr_brigade_flatten(bb, buf, len);
+    apr_brigade_cleanup(bb);
+    if (rv == APR_SUCCESS)
+        r->read_length += *len;
+    return rv;
+}

@@ -22,6 +22,8 @@ int wsgi_shim_brigade_empty(apr_bucket_brigade *bb);
 /* Reads up to *len request-body bytes into buf through the input filters, blocking or not.
  * APR_SUCCESS: *len bytes (maybe 0), *eos set once the body is complete; APR_EAGAIN: nothing
  * is ready yet (non-blocking); anything else: the client failed. */
+apr_status_t wsgi_shim_get_client_block(request_rec *r, apr_bucket_brigade *bb, char *buf,
+                                        apr_size_t *len);
 apr_status_t wsgi_shim_read_body(request_rec *r, apr_bucket_brigade *bb, int block, char *buf,
                                  apr_size_t *len, int *eos);
 

@@ -83,6 +83,19 @@ def build_cases():
                                       b"5\r\nhello\r\n0\r\n\r\n")),
         ("input empty POST", req("POST", "/c/input-read", "Content-Length: 0\r\n")),
         ("input GET no body", req("GET", "/c/input-read")),
+        # broken and truncated request bodies (issue: never a short body passed off as whole)
+        ("body chunk size not hex", req("POST", "/chunked/input-read", "Transfer-Encoding: chunked\r\n",
+                                        b"zz\r\nhello\r\n0\r\n\r\n")),
+        ("body chunk size too long", req("POST", "/chunked/input-read", "Transfer-Encoding: chunked\r\n",
+                                         b"12345678901234567890\r\nhello\r\n0\r\n\r\n")),
+        ("body chunk without CRLF", req("POST", "/chunked/input-read", "Transfer-Encoding: chunked\r\n",
+                                        b"5\r\nhelloXXXXXXX\r\n0\r\n\r\n")),
+        ("body chunk cut by the client", dt.HalfClose(req(
+            "POST", "/chunked/input-read", "Transfer-Encoding: chunked\r\n", b"a\r\nhel"))),
+        ("body shorter than Content-Length", dt.HalfClose(req(
+            "POST", "/c/input-read", "Content-Length: 1000\r\n", b"abc"))),
+        ("body cut, app reads in pieces", dt.HalfClose(req(
+            "POST", "/c/input-read-sized", "Content-Length: 1000\r\n", b"abcdefghij"))),
         # environ
         ("environ GET", req("GET", "/env/a/b?x=1&y=%20z",
                             "User-Agent: differential\r\nAccept: */*\r\n")),

@@ -246,3 +246,40 @@ def test_expect_continue_only_when_the_body_is_read(srv):
     # an application that never reads the body: no 100, so the client need not send it
     lines, raw = expect_continue(srv, "/c/generator")
     assert lines == ["HTTP/1.1 200 OK"], raw
+
+
+BROKEN_BODIES = {
+    # name: (headers, body, the client half-closes after sending, what the log must say)
+    "chunk size not hex": ("Transfer-Encoding: chunked", b"zz\r\nhello\r\n0\r\n\r\n", False,
+                           "malformed"),
+    "chunk size of 20 digits": ("Transfer-Encoding: chunked",
+                                b"12345678901234567890\r\nhello\r\n0\r\n\r\n", False, "malformed"),
+    "chunk without its CRLF": ("Transfer-Encoding: chunked", b"5\r\nhelloXXXX\r\n0\r\n\r\n", False,
+                               "malformed"),
+    "chunk cut by the client": ("Transfer-Encoding: chunked", b"a\r\nhel", True,
+                                "the client closed the connection"),
+    "shorter than Content-Length": ("Content-Length: 1000", b"abc", True,
+                                    "the client closed the connection"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_BODIES))
+def test_truncated_or_malformed_body_is_never_taken_as_complete(srv, case):
+    import socket
+    headers, body, half_close, words = BROKEN_BODIES[case]
+    mark = srv.log_mark()
+    path = "/chunked" if "chunked" in headers else "/echo"
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(f"POST {path}?mode=read HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n"
+                  "Connection: close\r\n\r\n".encode() + body)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        r = harness.read_response(s)
+    # the application never answers as if it had the whole body
+    assert r.status != 200, r
+    assert b'"body"' not in r.body, r
+    m = srv.wait_for_log(r"OSError: mod_wsgi request data read error: (.*)", mark)
+    assert words in m.group(1), m.group(0)
+    assert "APR status" not in srv.log_since(mark) and "Unknown error" not in srv.log_since(mark)
+    # and the next request is served
+    assert post(srv, "mode=read", data=b"fine")["body"] == "fine"

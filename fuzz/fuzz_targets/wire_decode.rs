@@ -14,6 +14,13 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../src/daemon/wire.rs"]
 mod wire;
 
+// wire.rs names the core's BodyFailure (crate::wsgi::transport), itself std-only.
+#[allow(dead_code)]
+#[path = "../../src/wsgi"]
+mod wsgi {
+    pub mod transport;
+}
+
 use wire::{Decoder, Frame, Limits, WireError, encode};
 
 /// Frames decoded and how the stream ended (`finish`, or the first error).

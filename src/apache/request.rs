@@ -5,7 +5,7 @@ use super::ffi;
 use super::log::{self, Level};
 use super::pool::{cbytes_opt, cstr_opt, cstring, pstrdup, pstrdup_bytes};
 use crate::wsgi::latin1;
-use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
+use crate::wsgi::transport::{BodyFailure, ClientGone, LogLevel, Transport};
 use std::ffi::c_void;
 use std::os::fd::RawFd;
 use std::ptr;
@@ -313,7 +313,7 @@ impl ApacheTransport {
     /// nothing is ready and `block` is false, `Ok(Some((n, end)))` otherwise, where `end` says
     /// the body is complete. For relaying the body on (daemon mode); embedded mode reads
     /// through `read_body`.
-    pub fn read_body_piece(&mut self, buf: &mut [u8], block: bool) -> Result<Option<(usize, bool)>, String> {
+    pub fn read_body_piece(&mut self, buf: &mut [u8], block: bool) -> Result<Option<(usize, bool)>, BodyFailure> {
         let r = self.request.raw();
         if self.input.is_null() {
             // SAFETY: a brigade in the request pool using the connection's bucket allocator.
@@ -326,8 +326,7 @@ impl ApacheTransport {
         match status {
             0 => Ok(Some((len as usize, eos != 0))),
             s if s == ffi::APR_EAGAIN => Ok(None),
-            s if s < ffi::APR_OS_START_ERROR => Err(format!("the client connection failed while the request body was read: {}", std::io::Error::from_raw_os_error(s))),
-            s => Err(format!("the client connection failed while the request body was read (APR status {s})")),
+            s => Err(body_failure(s)),
         }
     }
 
@@ -367,6 +366,24 @@ impl ApacheTransport {
     }
 }
 
+/// APR's status codes that are not errno values (apr_errno.h).
+const APR_OS_START_STATUS: i32 = 70_000;
+const APR_TIMEUP: i32 = APR_OS_START_STATUS + 7;
+const APR_INCOMPLETE: i32 = APR_OS_START_STATUS + 8;
+const APR_EOF: i32 = APR_OS_START_STATUS + 14;
+/// httpd's AP_FILTER_ERROR: a filter already sent the error response.
+const AP_FILTER_ERROR: i32 = -102;
+
+/// What an APR status from the input filters means for the request body.
+fn body_failure(status: i32) -> BodyFailure {
+    match status {
+        APR_INCOMPLETE | APR_EOF | libc::ECONNRESET | libc::EPIPE => BodyFailure::ClientClosed,
+        APR_TIMEUP | libc::ETIMEDOUT | libc::EAGAIN => BodyFailure::TimedOut,
+        AP_FILTER_ERROR => BodyFailure::Refused,
+        _ => BodyFailure::Other,
+    }
+}
+
 impl Transport for ApacheTransport {
     fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, String> {
         let r = self.request.raw();
@@ -377,9 +394,16 @@ impl Transport for ApacheTransport {
                 return Ok(0);
             }
         }
-        // SAFETY: reads into a valid buffer of buf.len() bytes.
-        let n = unsafe { ffi::ap_get_client_block(r, buf.as_mut_ptr() as *mut _, buf.len() as ffi::apr_size_t) };
-        if n < 0 { Err("the client connection was closed or timed out while reading the request body".into()) } else { Ok(n as usize) }
+        if self.input.is_null() {
+            // SAFETY: a brigade in the request pool using the connection's bucket allocator.
+            self.input = unsafe { ffi::apr_brigade_create((*r).pool, (*(*r).connection).bucket_alloc) };
+        }
+        let mut len = buf.len() as ffi::apr_size_t;
+        // SAFETY: reads at most `len` bytes into `buf` through our own brigade, on the request's thread.
+        match unsafe { ffi::wsgi_shim_get_client_block(r, self.input, buf.as_mut_ptr() as *mut _, &mut len) } {
+            0 => Ok(len as usize),
+            status => Err(body_failure(status).describe().to_string()),
+        }
     }
 
     fn set_response_head(&mut self, code: u16, status_line: &str, headers: &[(String, String)]) {

@@ -139,6 +139,10 @@ response-flush-delay, script-user, script-group, server-metrics";
 /// Options accepted by mod_wsgi that mod_wsgi_rs does not act on yet: refused when given.
 const NOT_YET: &[&str] = &[];
 
+/// Options mod_wsgi 6 accepts with an empty value, meaning the default.
+const EMPTY_MEANS_UNSET: &[&str] =
+    &["supplementary-groups", "lang", "locale", "python-home", "python-path", "python-eggs", "display-name"];
+
 fn count(option: &str, value: &str, min: u64, max: u64) -> Result<u64, String> {
     match value.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -175,11 +179,15 @@ pub fn parse(words: &[String]) -> Result<DaemonGroup, String> {
         let (key, value) = word.split_once('=').ok_or_else(|| {
             format!("Invalid option '{word}' to WSGIDaemonProcess: options are written name=value; accepted names: {OPTIONS}")
         })?;
-        if value.is_empty() {
-            return Err(format!("WSGIDaemonProcess option '{key}=' needs a value"));
-        }
         if !seen.insert(key.to_string()) {
             return Err(format!("WSGIDaemonProcess option '{key}' given twice"));
+        }
+        if value.is_empty() {
+            // mod_wsgi takes these empty, as not given (mod_wsgi-express writes python-path='')
+            if EMPTY_MEANS_UNSET.contains(&key) {
+                continue;
+            }
+            return Err(format!("WSGIDaemonProcess option '{key}=' needs a value"));
         }
         if key == "chroot" {
             return Err("WSGIDaemonProcess option chroot= is not supported by mod_wsgi_rs (deprecated in mod_wsgi; a container or systemd's RootDirectory= isolates better); remove it".into());
@@ -297,6 +305,20 @@ mod tests {
 
     fn words(s: &str) -> Vec<String> {
         super::super::words::split_words(s)
+    }
+
+    #[test]
+    fn a_pool_as_mod_wsgi_express_writes_it() {
+        let g = parse(&words(
+            "'localhost:8000' display-name='(wsgi:localhost:8000:0)' home='/srv/my app' processes=1 threads=5 \
+             python-path='' python-eggs='/srv/eggs' lang='en_US.UTF-8' locale='en_US.UTF-8' server-metrics=Off",
+        ))
+        .unwrap();
+        assert_eq!(g.name, "localhost:8000");
+        assert_eq!(g.display_name.as_deref(), Some("(wsgi:localhost:8000:0)"));
+        assert!(g.python_path.is_empty());
+        assert_eq!(g.lang.as_deref(), Some("en_US.UTF-8"));
+        assert!(parse(&words("p threads=")).unwrap_err().contains("needs a value"));
     }
 
     #[test]

@@ -469,9 +469,10 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
             python(&|p| p.eggs = Some(v.clone()))
         }
         "WSGIPythonPath" => {
+            // `WSGIPythonPath ''` (as mod_wsgi-express writes it) adds nothing, as in mod_wsgi
             let dirs: Vec<String> =
                 words.iter().flat_map(|w| w.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect();
-            if dirs.is_empty() {
+            if words.is_empty() {
                 return Err(usage());
             }
             interp(&|i| i.python_path = dirs.clone())

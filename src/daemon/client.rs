@@ -3,14 +3,14 @@
 //! Apache's output filters (the same transport embedded mode uses).
 
 use super::keepalive;
-use crate::wsgi::latin1;
 use super::pools::Target;
-use super::wire::{self, Decoder, Frame, Limits, Outcome, Pairs, Piece, RejectReason, RequestFlags, RequestHead};
+use super::wire::{self, BodyFailure, Decoder, Frame, Limits, Outcome, Pairs, Piece, RejectReason, RequestFlags, RequestHead};
 use crate::apache::bucket::BucketBuffer;
 use crate::apache::ffi;
 use crate::apache::log::Level;
 use crate::apache::request::{ApacheTransport, Request};
 use crate::sys::socket;
+use crate::wsgi::latin1;
 use crate::wsgi::transport::Transport;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Write};
@@ -218,8 +218,9 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
         // The application is reading the request body: pass it on as it arrives.
         if credit > 0 && !body_ended {
             let sent = forward_body(transport, credit, &mut body_frames);
-            if let Some(e) = &sent.failure {
-                r.log(Level::Error, &format!("Error reading the request body for WSGI daemon process '{name}': {e}"));
+            if let Some(why) = sent.failure {
+                // mod_wsgi 6's line, with what happened in words instead of an APR status
+                r.log(Level::Error, &format!("[script {}] WSGI0126: Request data read error when proxying data to daemon process: {}.", r.filename(), why.describe()));
             }
             credit -= sent.body_bytes;
             body_ended = sent.ended;
@@ -426,8 +427,8 @@ struct Forwarded {
     body_bytes: usize,
     /// The body is complete (`BodyEnd` is among the frames).
     ended: bool,
-    /// The client failed; the daemon is told the body ended.
-    failure: Option<String>,
+    /// The client failed; the daemon is told the body failed (never that it ended).
+    failure: Option<BodyFailure>,
 }
 
 /// Reads the next piece of the request body (up to `credit` bytes) into `frames` as a `Body`
@@ -457,8 +458,8 @@ fn forward_body(transport: &mut ApacheTransport, credit: usize, frames: &mut Vec
         frame_bytes = wire::HEADER_LEN + got;
     }
     if ended {
-        let mut end = Vec::with_capacity(wire::HEADER_LEN);
-        wire::encode(&Frame::BodyEnd, &mut end);
+        let mut end = Vec::with_capacity(wire::HEADER_LEN + 1);
+        wire::encode(&failure.map_or(Frame::BodyEnd, Frame::BodyFailed), &mut end);
         frames[frame_bytes..frame_bytes + end.len()].copy_from_slice(&end);
         frame_bytes += end.len();
     }

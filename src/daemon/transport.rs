@@ -72,6 +72,11 @@ impl Connection {
                     self.body.ended = true;
                     return Ok(0);
                 }
+                // The body stops short: the application sees an error, as in embedded mode.
+                Some(Piece::Frame(Frame::BodyFailed(why))) => {
+                    self.body.ended = true;
+                    return Err(why.describe().to_string());
+                }
                 Some(Piece::Frame(other)) => return Err(format!("unexpected {:?} frame while reading the request body", other.kind())),
                 None => {
                     if !self.fill()? {
@@ -110,7 +115,7 @@ impl Connection {
         while self.body_unfinished() {
             match self.decoder.next_piece(usize::MAX) {
                 Ok(Some(Piece::Body(_))) => {}
-                Ok(Some(Piece::Frame(Frame::BodyEnd))) => self.body.ended = true,
+                Ok(Some(Piece::Frame(Frame::BodyEnd | Frame::BodyFailed(_)))) => self.body.ended = true,
                 Ok(Some(Piece::Frame(_))) | Err(_) => return false,
                 Ok(None) => {
                     if !crate::sys::socket::readable_now(self.stream.as_raw_fd()) || !matches!(self.fill(), Ok(true)) {

@@ -16,6 +16,7 @@
 //! | `End`          | 8  | daemon → child | u8 outcome: 0 complete, 1 aborted, 2 failed |
 //! | `Rejected`     | 9  | daemon → child | u8 reason: 0 restarting, 1 queue timeout |
 //! | `Ping`/`Pong`  | 10/11 | either      | none |
+//! | `BodyFailed`   | 12 | child → daemon | u8 why: 0 client closed, 1 timed out, 2 refused by Apache (malformed), 3 other: the body ends here, incomplete |
 //!
 //! A list (environ, headers) is `u32 count` then per entry `u32 key_len, key, u32 value_len,
 //! value`; bytes are not UTF-8-checked, keys must be non-empty.
@@ -38,6 +39,8 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+
+pub use crate::wsgi::transport::BodyFailure;
 
 /// Bytes of the frame header: kind + length.
 pub const HEADER_LEN: usize = 5;
@@ -85,6 +88,7 @@ pub enum Kind {
     Rejected = 9,
     Ping = 10,
     Pong = 11,
+    BodyFailed = 12,
 }
 
 impl Kind {
@@ -101,6 +105,7 @@ impl Kind {
             9 => Kind::Rejected,
             10 => Kind::Ping,
             11 => Kind::Pong,
+            12 => Kind::BodyFailed,
             _ => return None,
         })
     }
@@ -118,6 +123,7 @@ impl Kind {
             Kind::Rejected => "Rejected",
             Kind::Ping => "Ping",
             Kind::Pong => "Pong",
+            Kind::BodyFailed => "BodyFailed",
         }
     }
 
@@ -125,7 +131,7 @@ impl Kind {
     fn fixed_len(self) -> Option<u32> {
         match self {
             Kind::BodyEnd | Kind::Flush | Kind::Ping | Kind::Pong => Some(0),
-            Kind::End | Kind::Rejected => Some(1),
+            Kind::End | Kind::Rejected | Kind::BodyFailed => Some(1),
             Kind::BodyRequest => Some(4),
             Kind::SendFile => Some(16),
             Kind::RequestHead | Kind::ResponseHead | Kind::Body => None,
@@ -554,6 +560,9 @@ pub enum Frame {
     Rejected(RejectReason),
     Ping,
     Pong,
+    /// The request body could not be read to its end: the application must see an error,
+    /// never a short body passed off as complete.
+    BodyFailed(BodyFailure),
 }
 
 impl Frame {
@@ -570,6 +579,7 @@ impl Frame {
             Frame::Rejected(_) => Kind::Rejected,
             Frame::Ping => Kind::Ping,
             Frame::Pong => Kind::Pong,
+            Frame::BodyFailed(_) => Kind::BodyFailed,
         }
     }
 }
@@ -700,6 +710,10 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
         Frame::Rejected(reason) => {
             put_header(out, Kind::Rejected, 1);
             out.push(*reason as u8);
+        }
+        Frame::BodyFailed(why) => {
+            put_header(out, Kind::BodyFailed, 1);
+            out.push(*why as u8);
         }
         Frame::BodyEnd | Frame::Flush | Frame::Ping | Frame::Pong => {
             put_header(out, frame.kind(), 0)
@@ -1056,6 +1070,10 @@ fn parse_payload(kind: Kind, payload: &[u8]) -> Result<Frame, WireError> {
                 value: b.into(),
             })?)
         }
+        Kind::BodyFailed => {
+            let b = r.u8("why")?;
+            Frame::BodyFailed(BodyFailure::from_byte(b).ok_or(WireError::BadValue { kind, field: "why", value: b.into() })?)
+        }
         Kind::BodyEnd => Frame::BodyEnd,
         Kind::Flush => Frame::Flush,
         Kind::Ping => Frame::Ping,
@@ -1133,6 +1151,8 @@ mod tests {
             Frame::End(Outcome::Aborted),
             Frame::End(Outcome::Failed),
             Frame::End(Outcome::NotFound),
+            Frame::BodyFailed(BodyFailure::ClientClosed),
+            Frame::BodyFailed(BodyFailure::Refused),
             Frame::Rejected(RejectReason::Restarting),
             Frame::Rejected(RejectReason::QueueTimeout),
             Frame::Ping,
@@ -1181,7 +1201,7 @@ mod tests {
     fn round_trip_every_kind() {
         let all = samples();
         let kinds: std::collections::HashSet<Kind> = all.iter().map(Frame::kind).collect();
-        assert_eq!(kinds.len(), 11, "samples cover every kind");
+        assert_eq!(kinds.len(), 12, "samples cover every kind");
         for f in &all {
             let bytes = encode_all(std::slice::from_ref(f));
             assert_eq!(bytes[0], f.kind() as u8);
@@ -1299,7 +1319,7 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_an_error() {
-        for byte in [0u8, 12, 0x7f, 0xff] {
+        for byte in [0u8, 13, 0x7f, 0xff] {
             let e = decode_err(&frame_bytes(byte, &[]));
             assert_eq!(e, WireError::UnknownKind { byte });
             assert!(e.to_string().contains(&format!("0x{byte:02x}")), "{e}");

@@ -89,6 +89,22 @@ pub struct InterpreterOptions {
 
 const SOURCE: &str = include_str!("mod_wsgi.py");
 
+/// The `mod_wsgi` package from PyPI (mod_wsgi-express's runtime, `mod_wsgi.server`, ...)
+/// stays importable under our module, as mod_wsgi 6 arranges: its `__path__` is copied onto
+/// ours, so `import mod_wsgi.express.runtime` finds the package's submodules. Without the
+/// package installed there is nothing to copy.
+fn adopt_package_path(py: Python<'_>, module: &Bound<'_, PyAny>) {
+    match py.import("mod_wsgi").and_then(|pkg| pkg.getattr("__path__")) {
+        Ok(path) => {
+            if let Err(e) = module.setattr("__path__", path) {
+                crate::python::exceptions::swallow(py, e);
+            }
+        }
+        // ModuleNotFoundError (not installed) or a package without __path__: nothing to adopt
+        Err(e) => crate::python::exceptions::swallow(py, e),
+    }
+}
+
 /// Builds the `mod_wsgi` module in the current interpreter and registers it in sys.modules.
 /// `natives` are injected as module globals before mod_wsgi.py runs.
 pub fn install(
@@ -119,6 +135,7 @@ pub fn install(
 
     let sys = py.import("sys").or_raise(py)?;
     let sys_modules = sys.getattr("modules").or_raise(py)?;
+    adopt_package_path(py, m);
     sys_modules.set_item("mod_wsgi", &module).or_raise(py)?;
     m.call_method1(
         "_setup_interpreter",

@@ -7,6 +7,41 @@ use std::os::fd::RawFd;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientGone;
 
+/// Why a request body could not be read to its end (in daemon mode this travels to the
+/// daemon as a `BodyFailed` frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum BodyFailure {
+    ClientClosed = 0,
+    TimedOut = 1,
+    /// Apache's input filters refused it (malformed chunked encoding, over LimitRequestBody)
+    /// and answered the client themselves.
+    Refused = 2,
+    Other = 3,
+}
+
+impl BodyFailure {
+    pub fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            0 => BodyFailure::ClientClosed,
+            1 => BodyFailure::TimedOut,
+            2 => BodyFailure::Refused,
+            3 => BodyFailure::Other,
+            _ => return None,
+        })
+    }
+
+    /// What happened, in words for the error log and the application's OSError.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BodyFailure::ClientClosed => "the client closed the connection before the request body was complete",
+            BodyFailure::TimedOut => "timed out waiting for the rest of the request body from the client",
+            BodyFailure::Refused => "the request body is malformed (bad chunked encoding) or over LimitRequestBody",
+            BodyFailure::Other => "the client connection failed while the request body was read",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogLevel {
     Error,

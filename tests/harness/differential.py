@@ -72,6 +72,10 @@ class _Pushback:
         return self.sock.recv(n)
 
 
+class HalfClose(bytes):
+    """A request after which the client shuts its sending side (a client gone mid-body)."""
+
+
 def send(port, request, timeout=15.0):
     """Send one raw request on a new connection; (Response, client port). Interim 1xx
     responses (100 Continue) are kept in Response.interim."""
@@ -79,6 +83,8 @@ def send(port, request, timeout=15.0):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         client_port = s.getsockname()[1]
         s.sendall(request)
+        if isinstance(request, HalfClose):
+            s.shutdown(socket.SHUT_WR)
         interim, source = [], s
         r = read_response(source, timeout=timeout, head=head)
         while r.status and 100 <= r.status < 200 and r.status != 101:
@@ -362,6 +368,20 @@ def _continue_when_read(case, ours, theirs):
     return ours, theirs
 
 
+READ_ERROR = re.compile(r"(mod_wsgi request data read error: |when proxying data to daemon process: )(.*?)(\.?)$")
+OUR_BODY_WORDS = ("the client closed the connection", "timed out waiting for the rest",
+                  "the request body is malformed", "the client connection failed")
+
+
+def _body_error_in_words(case, ours, theirs):
+    """mod_wsgi logs APR's words for a failed body read ("Unknown error -102", "Partial
+    results are valid but processing is incomplete"); ours says what happened."""
+    if not any(w in l for l in ours["log"] for w in OUR_BODY_WORDS):
+        return ours, theirs
+    reason = lambda log: [READ_ERROR.sub(r"\1<reason>\3", l) for l in log]
+    return dict(ours, log=reason(ours["log"])), dict(theirs, log=reason(theirs["log"]))
+
+
 DELIBERATE = {
     "content-length": Deliberate(
         "A response whose whole body is known before it goes out (a list or tuple; in daemon "
@@ -429,6 +449,13 @@ DELIBERATE = {
         "a client that asked first does not upload a body the application never reads",
         "test_input.py::test_expect_continue_only_when_the_body_is_read",
         _continue_when_read),
+    "body-error-words": Deliberate(
+        "A request body that cannot be read to its end is logged and raised (`OSError`) "
+        "with what happened in words (client closed, timed out, malformed chunk); mod_wsgi 6 "
+        "gives APR's message (`Unknown error -102`)",
+        "the operator learns why an upload failed without looking up APR status codes",
+        "test_input.py::test_truncated_or_malformed_body_is_never_taken_as_complete",
+        _body_error_in_words),
 }
 
 
