@@ -120,3 +120,32 @@ def test_edit_and_touch_reloads_the_web_app(site):
         assert "<h1>Welcome to version 2 of the reporting app</h1>" in r.text, r.text
     # the REST API was not disturbed
     assert requests.get(site.url("/api/v1/items"), timeout=30).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def site_embedded(module_apache):
+    """The same example with its daemon lines taken out: both apps in Apache's children."""
+    srv = harness.prepare_example()
+    # the pool's python-home becomes the server's
+    srv.fragment = f'WSGIPythonHome "{srv.venv}"\n' + "\n".join(l for l in srv.fragment.splitlines()
+                              if not l.strip().startswith(("WSGIDaemonProcess", "WSGIProcessGroup",
+                                                           "WSGIRestrictEmbedded")))
+    srv.write_config()
+    return module_apache.adopt(srv)
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/items"])
+@pytest.mark.parametrize("which", ["site", "site_embedded"])
+def test_head_answers_with_the_gets_headers(request, which, path):
+    site = request.getfixturevalue(which)
+    # curl -I, load balancers, uptime checks: HEAD on the example's daemon-mode apps
+    with requests.Session() as s:
+        get = s.get(site.url(path), timeout=30)
+        head = s.head(site.url(path), timeout=30)
+        assert head.status_code == 200, site.error_log_tail(20)
+        assert head.headers["Content-Length"] == get.headers["Content-Length"]
+        assert head.headers["Content-Type"] == get.headers["Content-Type"]
+        assert head.headers.get("Connection", "").lower() != "close"
+        # the kept connection still serves
+        assert s.get(site.url(path), timeout=30).status_code == 200
+    assert "shorter than its Content-Length" not in site.error_log()
