@@ -33,6 +33,12 @@ WSGIScriptAlias /eo @APPS@/daemon_probe.wsgi
     WSGIErrorOverride On
 </Location>
 WSGIScriptAlias /probe @APPS@/daemon_probe.wsgi
+WSGIScriptAlias /shape @APPS@/modwsgi_shape.wsgi
+WSGIScriptAlias /proxied @APPS@/environ.wsgi
+<Location /proxied>
+    WSGITrustedProxyHeaders X-Forwarded-For X-Forwarded-Proto X-Forwarded-SSL X-Forwarded-Script-Name X-Forwarded-Host X-Forwarded-Port
+    WSGITrustedProxies 127.0.0.1
+</Location>
 """
 
 HOST = "Host: 127.0.0.1\r\n"
@@ -136,6 +142,19 @@ def build_cases():
         ("error override 202", req("GET", "/eo?mode=status&code=202")),
         ("location 200 redirect", req("GET", "/probe?mode=redirect&to=/env/target%3Fq")),
         ("location 302", req("GET", "/probe?mode=status&code=302")),
+        # trusted proxy headers
+        ("proxy forwarded for", req("GET", "/proxied/a", "X-Forwarded-For: 10.1.2.3, 127.0.0.1\r\n")),
+        ("proxy forwarded ssl", req("GET", "/proxied/a", "X-Forwarded-SSL: On\r\n")),
+        ("proxy forwarded proto", req("GET", "/proxied/a", "X-Forwarded-Proto: https\r\n")),
+        ("proxy forwarded script name", req("GET", "/proxied/a",
+                                            "X-Forwarded-Script-Name: /mount\r\n")),
+        ("proxy forwarded host and port", req("GET", "/proxied/a", "X-Forwarded-Host: example.org\r\n"
+                                              "X-Forwarded-Port: 8443\r\n")),
+        # the mod_wsgi module's shape (names, event and metrics keys)
+        ("mod_wsgi names", req("GET", "/shape/names")),
+        ("mod_wsgi request_data", req("GET", "/shape/request-data")),
+        ("mod_wsgi metrics keys", req("GET", "/shape/metrics")),
+        ("mod_wsgi event keys", req("GET", "/shape/events")),
         # a real framework
         ("flask index", req("GET", "/flask/")),
         ("flask template", req("GET", "/flask/hello/world")),
@@ -168,7 +187,7 @@ def observed(mode, module_so):
         try:
             # load the scripts first: loading is logged, and not per case
             for path in ("/env/warm", "/c/generator", "/bad?case=status_noreason",
-                         "/flask/"):
+                         "/flask/", "/shape/names", "/probe?mode=status&code=200"):
                 dt.send(port, req("GET", path))
             out[server] = (srv.root, dt.record(srv, CASES))
         finally:

@@ -62,6 +62,29 @@ def test_module_api(apache, mode):
     assert "LogHandler line from the app" in srv.error_log()
 
 
+def test_module_says_it_is_mod_wsgi_rs(apache):
+    srv = apache("WSGIScriptAlias /shape @APPS@/modwsgi_shape.wsgi\n", mpm_config=ONE_CHILD)
+    names = requests.get(srv.url("/shape/names"), timeout=30).json()
+    assert "mod_wsgi_rs_version" in names
+    assert "version" in names
+    assert not {"os", "sys", "io", "Input"} & set(names), "dir(mod_wsgi) shows only its API"
+
+
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+def test_request_finished_event_reports_what_the_request_did(apache, mode):
+    srv = apache(EMBEDDED if mode == "embedded" else DAEMON, mpm_config=ONE_CHILD)
+    get(srv)
+    # the previous request's request_finished event, as the app's subscriber saw it
+    finished = get(srv)["last_request_finished"]
+    assert finished["status"] == 200
+    assert finished["output_length"] > 0 and finished["output_writes"] >= 1
+    assert finished["application_time"] >= 0 and finished["cpu_time"] >= 0
+    assert finished["request_id"] and finished["thread_id"] >= 1
+    assert finished["gil_wait_count"] >= 0
+    if mode == "daemon":
+        assert finished["queue_start"] > 0 and finished["daemon_start"] >= finished["queue_start"]
+
+
 def test_shutdown_callbacks_run_when_apache_stops(apache):
     srv = apache(EMBEDDED)
     get(srv)

@@ -218,6 +218,7 @@ def _errors_for(state):
 
 class _Restricted:
     """Stands in for a standard stream the configuration forbids (WSGIRestrictStdin/Stdout)."""
+    # type(sys.stdin) reads mod_wsgi.Restricted, as under mod_wsgi 6
 
     def __init__(self, name):
         object.__setattr__(self, '_name', name)
@@ -226,7 +227,12 @@ class _Restricted:
         raise OSError('sys.%s access restricted by mod_wsgi' % self._name)
 
 
+_Restricted.__name__ = _Restricted.__qualname__ = 'Restricted'
+
+
 def _setup_interpreter(restrict_stdin, restrict_stdout, restrict_signal, switch_interval, python_eggs):
+    global _process_start
+    _process_start = _now()
     # print() and sys.stderr go to the error log, decorated with the request being served.
     sys.stdout = _Restricted('stdout') if restrict_stdout else _text_stream(_LogStream(_process_log))
     sys.stderr = _text_stream(_LogStream(_process_log))
@@ -400,8 +406,13 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# What a module import or a helper class of ours would add to dir(mod_wsgi): mod_wsgi 6's
+# module shows only its API.
+_NOT_API = {'io', 'os', 'sys', 'sysconfig', 'threading', 'Input', 'active_starts'}
+
+
 def __dir__():
-    return sorted(set(globals()) | {'LogHandler'})
+    return sorted((set(globals()) | {'LogHandler'}) - _NOT_API)
 
 
 event_callbacks = []
@@ -415,7 +426,7 @@ _hooks_wanted = []
 
 
 def _refresh_hooks():
-    _hooks_wanted[:] = [True] if (event_callbacks or _metrics is not None) else []
+    _hooks_wanted[:] = [True] if (event_callbacks or _sample is not None) else []
 
 
 def subscribe_events(callback):
@@ -452,74 +463,215 @@ def _publish(name, **event):
     return event
 
 
-class _Metrics:
+# --- metrics (mod_wsgi 6's request_metrics/process_metrics/server_metrics keys) ---------------
+
+# request_metrics() phases: each gets a mean, min/max in microseconds and a histogram.
+_PHASES = ('server_time', 'queue_time', 'daemon_time', 'application_time', 'request_time',
+           'gil_wait_time', 'input_read_time', 'output_write_time')
+_BUCKETS = 65
+
+
+def _bucket(seconds):
+    """mod_wsgi 6's histogram: below 1 ms, then 16 octaves of 1 ms .. 65.536 s in 4 linear
+    steps each, then everything longer."""
+    import math
+    ms = seconds * 1000.0
+    if ms < 1.0:
+        return 0
+    if ms >= 65536.0:
+        return _BUCKETS - 1
+    mantissa, exp = math.frexp(ms)
+    return (exp - 1) * 4 + min(int((2.0 * mantissa - 1.0) * 4.0), 3)
+
+
+class _Phase:
+    __slots__ = ('total', 'count', 'min_us', 'max_us', 'buckets')
+
     def __init__(self):
-        import time
-        self.started = time.time()
-        self.interval_start = self.started
+        self.total, self.count, self.min_us, self.max_us = 0.0, 0, None, 0
+        self.buckets = [0] * _BUCKETS
+
+    def add(self, seconds):
+        seconds = max(seconds, 0.0)
+        us = int(seconds * 1e6)
+        self.total += seconds
+        self.count += 1
+        self.min_us = us if self.min_us is None else min(self.min_us, us)
+        self.max_us = max(self.max_us, us)
+        self.buckets[_bucket(seconds)] += 1
+
+
+class _Sample:
+    """What request_metrics() reports: the requests finished since the previous call."""
+
+    def __init__(self, now):
+        self.start = now
+        self.cpu = _process_cpu()
+        self.phases = {name: _Phase() for name in _PHASES}
+        self.status = [0] * 5
         self.requests = 0
-        self.request_time = 0.0
-        self.application_time = 0.0
-        self.total_requests = 0
+        self.gil_wait_count = 0
+        self.input_bytes = self.input_reads = self.output_bytes = self.output_writes = 0
+        self.threads = {}   # thread_id -> [completed, busy, cpu, max_duration]
 
 
-_metrics = None
-
-
-def start_recording_metrics():
-    global _metrics
-    if _metrics is None:
-        _metrics = _Metrics()
-    _refresh_hooks()
-
-
-def request_metrics():
-    """Aggregates since the previous call (None until start_recording_metrics())."""
-    if _metrics is None:
-        return None
-    import time
-    now = time.time()
-    m = _metrics
-    elapsed = max(now - m.interval_start, 1e-9)
-    result = {
-        'start_time': m.interval_start,
-        'stop_time': now,
-        'request_count': m.requests,
-        'request_throughput': m.requests / elapsed,
-        'server_time': m.request_time / m.requests if m.requests else 0.0,
-        'application_time': m.application_time / m.requests if m.requests else 0.0,
-        'capacity_utilization': m.application_time / (elapsed * max(threads_per_process, 1)),
-    }
-    m.interval_start, m.requests, m.request_time, m.application_time = now, 0, 0.0, 0.0
-    return result
-
-
-def process_metrics():
-    """Process-wide figures (None until start_recording_metrics())."""
-    if _metrics is None:
-        return None
+def _process_cpu():
     import resource
-    import time
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def _thread_cpu():
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_utime, usage.ru_stime
+
+
+def _memory():
+    import resource
     rss = 0
     try:
         with open('/proc/self/statm') as statm:
             rss = int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
     except (OSError, ValueError, IndexError):
         pass
+    return rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+_sample = None
+_process_start = None
+
+
+def _now():
+    import time
+    return time.time()
+
+
+def start_recording_metrics():
+    global _sample
+    if _sample is None:
+        _sample = _Sample(_now())
+    _refresh_hooks()
+
+
+def _record(event):
+    """Adds a finished request's event to the current sample."""
+    m = _sample
+    request_start = event['request_start'] or event['application_start']
+    queue_start = event['queue_start'] or 0.0
+    daemon_start = event['daemon_start'] or 0.0
+    app_start = event['application_start']
+    finish = event['application_finish']
+    phases = m.phases
+    if queue_start:
+        phases['server_time'].add(queue_start - request_start)
+        phases['queue_time'].add((daemon_start or app_start) - queue_start)
+        phases['daemon_time'].add(app_start - (daemon_start or app_start))
+    else:
+        phases['server_time'].add(app_start - request_start)
+        phases['queue_time'].add(0.0)
+        phases['daemon_time'].add(0.0)
+    phases['application_time'].add(finish - app_start)
+    phases['request_time'].add(finish - request_start)
+    phases['gil_wait_time'].add(event['gil_wait_time'])
+    phases['input_read_time'].add(event['input_time'])
+    phases['output_write_time'].add(event['output_time'])
+    m.requests += 1
+    m.gil_wait_count += event['gil_wait_count']
+    m.input_bytes += event['input_length']
+    m.input_reads += event['input_reads']
+    m.output_bytes += event['output_length']
+    m.output_writes += event['output_writes']
+    status = event['status']
+    if 100 <= status < 600:
+        m.status[status // 100 - 1] += 1
+    slot = m.threads.setdefault(event['thread_id'], [0, 0.0, 0.0, 0.0])
+    slot[0] += 1
+    slot[1] += finish - app_start
+    slot[2] += event['cpu_time']
+    slot[3] = max(slot[3], finish - app_start)
+
+
+def request_metrics():
+    """The requests finished since the previous call (None until start_recording_metrics())."""
+    global _sample
+    if _sample is None:
+        return None
+    now = _now()
+    m, _sample = _sample, _Sample(now)
+    period = max(now - m.start, 1e-9)
+    user, system = (a - b for a, b in zip(_sample.cpu, m.cpu))
+    rss, max_rss = _memory()
+    threads = max(threads_per_process, 1)
+    busy = sum(slot[1] for slot in m.threads.values())
+    slots = sorted(m.threads)
+    result = {
+        'pid': os.getpid(),
+        'start_time': m.start,
+        'stop_time': now,
+        'sample_period': period,
+        'request_count': m.requests,
+        'request_throughput': m.requests / period,
+        'capacity_utilization': busy / period / threads,
+        'cpu_user_time': user,
+        'cpu_system_time': system,
+        'cpu_time': user + system,
+        'cpu_user_utilization': user / period,
+        'cpu_system_utilization': system / period,
+        'cpu_utilization': (user + system) / period,
+        'memory_rss': rss,
+        'memory_max_rss': max_rss,
+        'gil_wait_count': m.gil_wait_count,
+        'input_bytes': m.input_bytes,
+        'input_reads': m.input_reads,
+        'output_bytes': m.output_bytes,
+        'output_writes': m.output_writes,
+        'request_threads_maximum': threads,
+        'request_threads_started': len(_threads_seen),
+        'request_threads_active': len(m.threads),
+        'request_threads_buckets': [m.threads[t][0] for t in slots],
+        'request_threads_completed': [m.threads[t][0] for t in slots],
+        'request_threads_busy_time': [m.threads[t][1] for t in slots],
+        'request_threads_cpu_time': [m.threads[t][2] for t in slots],
+        'request_threads_max_duration': [m.threads[t][3] for t in slots],
+        'request_threads_current_elapsed': [now - started for started in active_starts()],
+    }
+    for n, count in enumerate(m.status, 1):
+        result[f'status_{n}xx'] = count
+    for name, phase in m.phases.items():
+        result[name] = phase.total / phase.count if phase.count else 0.0
+        result[f'{name}_min_us'] = phase.min_us or 0
+        result[f'{name}_max_us'] = phase.max_us
+        result[f'{name}_buckets'] = phase.buckets
+    return result
+
+
+def active_starts():
+    return [token[1] for token in _active_tokens.values()]
+
+
+def process_metrics():
+    """Figures for this process since it started."""
+    import time
+    user, system = _process_cpu()
+    rss, max_rss = _memory()
+    requests, busy = _process_counters()
+    now = time.time()
     return {
         'pid': os.getpid(),
-        'current_time': time.time(),
-        'running_time': time.time() - _metrics.started,
-        'request_count': _metrics.total_requests,
+        'current_time': now,
+        'restart_time': _process_start,
+        'running_time': now - _process_start,
+        'request_count': requests,
+        'request_busy_time': busy,
+        'request_threads': len(_threads_seen),
         'active_requests': len(active_requests),
         'threads': threading.active_count(),
-        'cpu_user_time': usage.ru_utime,
-        'cpu_system_time': usage.ru_stime,
+        'cpu_user_time': user,
+        'cpu_system_time': system,
+        'cpu_time': user + system,
         'memory_rss': rss,
-        'memory_max_rss': usage.ru_maxrss * 1024,
-        'process_group': process_group,
-        'application_group': application_group,
+        'memory_max_rss': max_rss,
     }
 
 
@@ -527,54 +679,103 @@ _server_metrics_enabled = False
 
 
 def server_metrics():
-    """None unless WSGIServerMetrics On (or server-metrics=On for a daemon pool)."""
+    """None unless WSGIServerMetrics On (or server-metrics=On for a daemon pool). Describes
+    this process only: mod_wsgi_rs does not read Apache's scoreboard."""
     if not _server_metrics_enabled:
         return None
-    import time
+    now = _now()
     return {
-        'current_time': time.time(),
+        'current_time': now,
+        'restart_time': _process_start,
+        'running_time': now - _process_start,
+        'running_generation': 0,
         'server_limit': maximum_processes,
         'thread_limit': threads_per_process,
-        'process_group': process_group,
+        'processes': [{'pid': os.getpid(), 'request_count': _process_counters()[0]}],
     }
+
+
+# --- events (mod_wsgi 6's names and keys) ----------------------------------------------------
+
+_threads_seen = set()
+_active_tokens = {}
 
 
 def _request_started(environ, application):
     """Called before the application when hooks are wanted; returns (application, token)."""
-    import time
     data = _request_data()
-    key = environ.get('mod_wsgi.request_id') or id(data)
+    request_id = environ.get('mod_wsgi.request_id')
+    key = request_id or id(data)
     active_requests[key] = data
-    start = time.time()
+    thread_id = environ.get('mod_wsgi.thread_id', 0)
+    _threads_seen.add(thread_id)
+    common = {
+        'request_id': request_id,
+        'thread_id': thread_id,
+        'server_pid': int(environ.get('mod_wsgi.server_pid') or 0),
+        'request_start': environ.get('mod_wsgi.request_start'),
+        'queue_start': environ.get('mod_wsgi.queue_start'),
+        'daemon_start': environ.get('mod_wsgi.daemon_start'),
+    }
+    token = (key, _now(), data, common, _thread_cpu(), environ.get('mod_wsgi.application_start'))
+    _active_tokens[key] = token
     if event_callbacks:
-        event = _publish('request_started', request_data=data, environ=environ,
-                         application_object=application, request_start=environ.get('mod_wsgi.request_start'))
+        event = _publish('request_started', request_data=data, request_environ=environ,
+                         application_object=application,
+                         application_start=environ.get('mod_wsgi.application_start'),
+                         callable_object=environ.get('mod_wsgi.callable_object'),
+                         daemon_connects=int(environ.get('mod_wsgi.x-daemon_connects') or 0),
+                         daemon_restarts=int(environ.get('mod_wsgi.x-daemon_restarts') or 0),
+                         **common)
         application = event.get('application_object', application)
-    return application, (key, start, data)
+    return application, token
 
 
-def _response_started(status, headers):
+def _response_started(status, headers, exc_info=None):
     if event_callbacks:
-        _publish('response_started', request_data=_request_data(), response_status=status, response_headers=headers)
+        data = _request_data()
+        _publish('response_started', request_data=data, request_id=_current_request_id(data),
+                 response_status=status, response_headers=headers, exception_info=exc_info)
+
+
+def _current_request_id(data):
+    for key, token in _active_tokens.items():
+        if token[2] is data:
+            return token[3]['request_id']
+    return None
 
 
 def _request_exception(exc):
     if event_callbacks:
-        _publish('request_exception', request_data=_request_data(), exception_info=(type(exc), exc, exc.__traceback__))
+        data = _request_data()
+        _publish('request_exception', request_data=data, request_id=_current_request_id(data),
+                 exception_info=(type(exc), exc, exc.__traceback__))
 
 
 def _request_finished(token, output_length):
-    import time
-    key, start, data = token
+    key, start, data, common, cpu_start, application_start = token
     active_requests.pop(key, None)
-    now = time.time()
-    if _metrics is not None:
-        _metrics.requests += 1
-        _metrics.total_requests += 1
-        _metrics.application_time += now - start
-        _metrics.request_time += now - start
+    _active_tokens.pop(key, None)
+    if _sample is None and not event_callbacks:
+        return
+    finish = _now()
+    (input_reads, input_length, input_time, _sent, output_writes, output_time, status,
+     gil_wait_time, gil_wait_count) = _request_stats()
+    user, system = (a - b for a, b in zip(_thread_cpu(), cpu_start))
+    event = dict(common,
+                 application_start=application_start or start,
+                 application_finish=finish,
+                 application_time=finish - (application_start or start),
+                 input_reads=input_reads, input_length=input_length, input_time=input_time,
+                 output_length=output_length, output_writes=output_writes,
+                 output_time=output_time, status=status,
+                 cpu_user_time=user, cpu_system_time=system, cpu_time=user + system,
+                 gil_wait_time=gil_wait_time, gil_wait_count=gil_wait_count)
+    if _sample is not None:
+        _record(event)
     if event_callbacks:
-        _publish('request_finished', request_data=data, application_time=now - start, output_length=output_length)
+        event.pop('application_start')
+        _publish('request_finished', request_data=data, **event)
 
 
 def _process_stopping(reason):

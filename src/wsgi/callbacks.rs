@@ -24,10 +24,20 @@ pub static LOG: MethodDef = MethodDef::new(c"_log", log_c, c"_log(state, data): 
 pub static PROCESS_LOG: MethodDef = MethodDef::new(c"_process_log", process_log_c, c"_process_log(data): sys.stdout/stderr output.");
 pub static LOG_RECORD: MethodDef = MethodDef::new(c"_log_record", log_record_c, c"_log_record(levelno, text): mod_wsgi.LogHandler output.");
 pub static REQUEST_DATA: MethodDef = MethodDef::new(c"_request_data", request_data_c, c"_request_data(): the current request's dict.");
+pub static REQUEST_STATS: MethodDef = MethodDef::new(c"_request_stats", request_stats_c, c"_request_stats(): what the current request read, wrote and waited for.");
+pub static PROCESS_COUNTERS: MethodDef = MethodDef::new(c"_process_counters", process_counters_c, c"_process_counters(): (requests, busy seconds) of this process.");
 
 /// The natives mod_wsgi.py expects as globals.
-pub fn module_natives() -> [(&'static str, &'static MethodDef); 5] {
-    [("_read", &READ), ("_log", &LOG), ("_process_log", &PROCESS_LOG), ("_log_record", &LOG_RECORD), ("_request_data", &REQUEST_DATA)]
+pub fn module_natives() -> [(&'static str, &'static MethodDef); 7] {
+    [
+        ("_read", &READ),
+        ("_log", &LOG),
+        ("_process_log", &PROCESS_LOG),
+        ("_log_record", &LOG_RECORD),
+        ("_request_data", &REQUEST_DATA),
+        ("_request_stats", &REQUEST_STATS),
+        ("_process_counters", &PROCESS_COUNTERS),
+    ]
 }
 
 thread_local! {
@@ -96,7 +106,7 @@ fn start_response<'py>(py: Python<'py>, capsule: Option<&Bound<'py, PyAny>>, arg
         st.head = Some(parse_head(py, status, list)?);
         Ok(st.response_hook.as_ref().map(|h| h.bind(py)))
     })?
-    .map(|hook| hook.call1((status, headers)).map(drop))
+    .map(|hook| hook.call1((status, headers, exc_info)).map(drop))
     .transpose()
     .or_raise(py)?;
     WRITE.bind(py, capsule).or_raise(py)
@@ -226,10 +236,12 @@ fn read_body<'py>(py: Python<'py>, st: &mut RequestState, size: i64, exact: bool
 /// The GIL is released once for the whole loop: Apache hands the body over in pieces of a
 /// few KB, and taking the GIL back for each piece costs more than the copy.
 fn fill(py: Python<'_>, st: &mut RequestState, buf: &mut [u8], exact: bool) -> Result<usize, String> {
-    let (mut filled, mut eof) = (0, st.input_eof);
+    let (mut filled, mut eof, mut reads) = (0, st.input_eof, 0);
     let transport = &mut st.transport;
+    let started = std::time::Instant::now();
     let result: Result<usize, String> = without_gil(py, || {
         while filled < buf.len() && !eof {
+            reads += 1;
             match transport.read_body(&mut buf[filled..])? {
                 0 => eof = true,
                 n => filled += n,
@@ -241,6 +253,9 @@ fn fill(py: Python<'_>, st: &mut RequestState, buf: &mut [u8], exact: bool) -> R
         Ok(filled)
     });
     st.input_eof = eof;
+    st.stats.input_reads += reads;
+    st.stats.input_bytes += filled as u64;
+    st.stats.input_time += started.elapsed();
     if let Err(e) = &result {
         st.input_error = Some(e.clone());
     }
@@ -323,4 +338,38 @@ fn request_data<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, _args: &
         }
     });
     data.unwrap_or_else(|| Err(runtime_error(py, "mod_wsgi.request_data() called outside of a request")))
+}
+
+native_function!(request_stats_c => request_stats);
+
+/// (input_reads, input_bytes, input_time, output_length, output_writes, output_time, status,
+/// gil_wait_time, gil_wait_count) of the request this thread is serving; times in seconds,
+/// status 500 when the application gave none.
+fn request_stats<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, _args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let stats = with_current(|st| {
+        let s = st.stats;
+        let (gil_us, gil_n) = crate::python::gil::gil_waits();
+        let status = st.head.as_ref().map_or(500, |h| h.code);
+        (
+            s.input_reads,
+            s.input_bytes,
+            s.input_time.as_secs_f64(),
+            st.body_sent,
+            s.output_writes,
+            s.output_time.as_secs_f64(),
+            status,
+            gil_us.saturating_sub(s.gil_waits_at_start.0) as f64 / 1e6,
+            gil_n.saturating_sub(s.gil_waits_at_start.1),
+        )
+    });
+    match stats {
+        Some(t) => t.into_pyobject(py).map(|t| t.into_any()).or_raise(py),
+        None => Err(runtime_error(py, "mod_wsgi._request_stats() called outside of a request")),
+    }
+}
+
+native_function!(process_counters_c => process_counters);
+
+fn process_counters<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, _args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    super::run::process_counters().into_pyobject(py).map(|t| t.into_any()).or_raise(py)
 }

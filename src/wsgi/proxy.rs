@@ -133,18 +133,31 @@ pub fn apply(env: &mut Vec<(String, String)>, trusted: &[String], proxies: &[Net
 
 /// X-Forwarded-For: without a proxy list the first address; with one, walking from the right
 /// past trusted proxies, the first untrusted address (and the header is cut there).
+/// With a proxy list, as mod_wsgi 6 does: walking from the right over the trusted proxies,
+/// the client is the hop just before them, and X-Forwarded-For is rewritten to start at that
+/// client (what came before it could have been made up by the client). When the last hop is
+/// not a trusted proxy, it is the client and the whole header.
 fn forwarded_client(value: &str, proxies: &[Network], env: &mut Vec<(String, String)>, key: &str) -> String {
     let hops: Vec<&str> = value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     if proxies.is_empty() {
         return hops.first().map(|s| s.to_string()).unwrap_or_default();
     }
-    let untrusted = hops.iter().rposition(|h| !h.parse::<IpAddr>().is_ok_and(|ip| proxies.iter().any(|n| n.contains(&ip))));
-    let index = untrusted.unwrap_or(0);
-    if let Some(first) = hops.get(index) {
-        set(env, key, hops[..=index].join(", "));
-        return first.to_string();
+    let Some(last) = hops.len().checked_sub(1) else { return String::new() };
+    let trusted = |h: &str| h.parse::<IpAddr>().is_ok_and(|ip| proxies.iter().any(|n| n.contains(&ip)));
+    let mut first_trusted = None;
+    for i in (0..hops.len()).rev() {
+        if !trusted(hops[i]) {
+            break;
+        }
+        first_trusted = Some(i);
     }
-    String::new()
+    let client = match first_trusted {
+        Some(i) => i.saturating_sub(1),
+        None => last,
+    };
+    let kept = if first_trusted.is_some() { &hops[client..] } else { &hops[last..] };
+    set(env, key, kept.join(", "));
+    hops[client].to_string()
 }
 
 #[cfg(test)]
@@ -189,7 +202,15 @@ mod tests {
         let mut e = env(&[("REMOTE_ADDR", "127.0.0.1"), ("HTTP_X_FORWARDED_FOR", "6.6.6.6, 1.2.3.4, 10.0.0.2")]);
         apply(&mut e, &["X-Forwarded-For".into()], &proxies, "127.0.0.1");
         assert_eq!(get(&e, "REMOTE_ADDR"), Some("1.2.3.4"));
-        assert_eq!(get(&e, "HTTP_X_FORWARDED_FOR"), Some("6.6.6.6, 1.2.3.4"));
+        assert_eq!(get(&e, "HTTP_X_FORWARDED_FOR"), Some("1.2.3.4, 10.0.0.2"));
+        // the last hop not trusted: it is the client
+        let mut e = env(&[("REMOTE_ADDR", "127.0.0.1"), ("HTTP_X_FORWARDED_FOR", "6.6.6.6, 1.2.3.4")]);
+        apply(&mut e, &["X-Forwarded-For".into()], &proxies, "127.0.0.1");
+        assert_eq!((get(&e, "REMOTE_ADDR"), get(&e, "HTTP_X_FORWARDED_FOR")), (Some("1.2.3.4"), Some("1.2.3.4")));
+        // every hop trusted: the first is the client
+        let mut e = env(&[("REMOTE_ADDR", "127.0.0.1"), ("HTTP_X_FORWARDED_FOR", "10.0.0.5, 127.0.0.1")]);
+        apply(&mut e, &["X-Forwarded-For".into()], &proxies, "127.0.0.1");
+        assert_eq!(get(&e, "REMOTE_ADDR"), Some("10.0.0.5"));
     }
 
     #[test]

@@ -27,7 +27,10 @@ pub fn send_chunks(py: Python<'_>, st: &mut RequestState, chunks: &[&[u8]], flus
         return Ok(());
     }
     let transport = &mut st.transport;
+    let started = std::time::Instant::now();
     let result = without_gil(py, || transport.send(&allowed, flush));
+    st.stats.output_writes += 1;
+    st.stats.output_time += started.elapsed();
     if result.is_err() {
         st.client_gone = true;
     }

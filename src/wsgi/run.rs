@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How a request ended, for the transport's caller.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,6 +41,16 @@ impl FinishLater {
 /// Responses whose last bytes are at most this long are finished after the GIL is released.
 const FINISH_LATER_MAX: usize = 16 * 1024;
 
+/// Requests this process has run, and the time they took (mod_wsgi 6's process_metrics
+/// request_count / request_busy_time), counted whether or not anything asked for metrics.
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static BUSY_US: AtomicU64 = AtomicU64::new(0);
+
+/// (request_count, request_busy_time in seconds) of this process so far.
+pub fn process_counters() -> (u64, f64) {
+    (REQUESTS.load(Ordering::Relaxed), BUSY_US.load(Ordering::Relaxed) as f64 / 1e6)
+}
+
 /// Runs `app(environ, start_response)` and streams its response through `transport`.
 /// `environ` has the CGI variables; the wsgi.* objects tied to this request are added here.
 /// A small complete response may be left for the caller to send without the GIL.
@@ -52,6 +63,7 @@ pub fn run_request(
     script: &str,
     interp_context: &str,
 ) -> (Outcome, Option<FinishLater>) {
+    let began = std::time::Instant::now();
     let state = Rc::new(RefCell::new(RequestState::new(transport, script.to_string(), interp_context.to_string())));
     let slot = match capsule(py, Slot::new(state.clone())) {
         Ok(c) => c,
@@ -75,6 +87,8 @@ pub fn run_request(
         }
     };
     set_current(None);
+    REQUESTS.fetch_add(1, Ordering::Relaxed);
+    BUSY_US.fetch_add(began.elapsed().as_micros() as u64, Ordering::Relaxed);
     // From here on, anything the application kept (write, wsgi.input...) raises RuntimeError.
     if let Some(slot) = capsule_ref::<Slot>(&slot) {
         slot.end();
@@ -323,14 +337,19 @@ fn finish(py: Python<'_>, state: &RefCell<RequestState>, last: &[&[u8]]) -> PyRe
             return Ok(Outcome::Sent);
         }
     }
+    if !last.is_empty() {
+        st.stats.output_writes += 1;
+    }
     if last.iter().map(|c| c.len()).sum::<usize>() <= FINISH_LATER_MAX {
         st.finish_later = Some(last.concat());
         return Ok(Outcome::Sent);
     }
     let transport = &mut st.transport;
+    let started = std::time::Instant::now();
     if without_gil(py, || transport.finish(&last)).is_err() {
         st.client_gone = true;
     }
+    st.stats.output_time += started.elapsed();
     Ok(Outcome::Sent)
 }
 
@@ -358,7 +377,10 @@ fn send_file(py: Python<'_>, glue: &Glue, wrapper: &Bound<'_, PyAny>, state: &Re
     head_or_error(py, &mut st)?;
     st.body_sent = length;
     let transport = &mut st.transport;
+    let started = std::time::Instant::now();
     let sent = without_gil(py, || transport.send_file(fd, offset, length).and_then(|()| transport.finish(&[])));
+    st.stats.output_writes += 1;
+    st.stats.output_time += started.elapsed();
     if sent.is_err() {
         st.client_gone = true;
     }

@@ -13,7 +13,20 @@ pub struct Head {
     pub content_length: Option<u64>,
 }
 
+/// What a request did, for mod_wsgi 6's request_finished event and request metrics.
+#[derive(Default, Clone, Copy)]
+pub struct RequestStats {
+    pub input_reads: u64,
+    pub input_bytes: u64,
+    pub input_time: std::time::Duration,
+    pub output_writes: u64,
+    pub output_time: std::time::Duration,
+    /// This thread's GIL waits when the request started (see gil::gil_waits).
+    pub gil_waits_at_start: (u64, u64),
+}
+
 pub struct RequestState {
+    pub stats: RequestStats,
     pub transport: Box<dyn Transport>,
     pub script: String,
     /// Where the script runs, as mod_wsgi words it in its log lines: "main interpreter in
@@ -38,6 +51,7 @@ pub struct RequestState {
 impl RequestState {
     pub fn new(transport: Box<dyn Transport>, script: String, interp_context: String) -> RequestState {
         RequestState {
+            stats: RequestStats { gil_waits_at_start: crate::python::gil::gil_waits(), ..RequestStats::default() },
             transport,
             script,
             interp_context,

@@ -6,6 +6,7 @@ import os
 import mod_wsgi
 
 events = []
+last_finished = {}
 stopping_file = os.environ.get("MWRS_STOP_MARKER")
 
 log = logging.getLogger("mwrs.api")
@@ -16,6 +17,10 @@ log.setLevel(logging.INFO)
 @mod_wsgi.subscribe_events
 def on_event(name, **event):
     events.append(name)
+    if name == "request_finished":
+        last_finished.clear()
+        last_finished.update({k: v for k, v in event.items()
+                              if isinstance(v, (int, float, str, type(None)))})
     if name == "request_started":
         event["request_data"]["seen_by_subscriber"] = True
         # A subscriber may wrap the application.
@@ -61,6 +66,7 @@ def application(environ, start_response):
         "request_count": (mod_wsgi.request_metrics() or {}).get("request_count"),
         "server_metrics": mod_wsgi.server_metrics(),
         "file_wrapper_is_modwsgi": environ["wsgi.file_wrapper"] is mod_wsgi.FileWrapper,
+        "last_request_finished": dict(last_finished),
     }
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(body).encode()]

@@ -362,6 +362,13 @@ def _redirect_environ(case, ours, theirs):
     return ours, theirs
 
 
+def _our_version_attribute(case, ours, theirs):
+    extra = '\n "mod_wsgi_rs_version",'
+    if extra in ours["body"] and extra not in theirs["body"]:
+        ours = dict(ours, body=ours["body"].replace(extra, ""))
+    return ours, theirs
+
+
 def _continue_when_read(case, ours, theirs):
     if not ours["interim"] and theirs["interim"] == ["HTTP/1.1 100 Continue"]:
         theirs = dict(theirs, interim=[])
@@ -449,6 +456,12 @@ DELIBERATE = {
         "a client that asked first does not upload a body the application never reads",
         "test_input.py::test_expect_continue_only_when_the_body_is_read",
         _continue_when_read),
+    "version-attribute": Deliberate(
+        "The `mod_wsgi` module also has `mod_wsgi_rs_version` (its `version` is mod_wsgi's, "
+        "`(6, 1, 1)`)",
+        "an application or a health check can tell which module runs it",
+        "test_mod_wsgi_module.py::test_module_says_it_is_mod_wsgi_rs",
+        _our_version_attribute),
     "body-error-words": Deliberate(
         "A request body that cannot be read to its end is logged and raised (`OSError`) "
         "with what happened in words (client closed, timed out, malformed chunk); mod_wsgi 6 "
