@@ -233,6 +233,7 @@ _Restricted.__name__ = _Restricted.__qualname__ = 'Restricted'
 def _setup_interpreter(restrict_stdin, restrict_stdout, restrict_signal, switch_interval, python_eggs):
     global _process_start
     _process_start = _now()
+    sys.meta_path.insert(0, _import_owners)
     # print() and sys.stderr go to the error log, decorated with the request being served.
     sys.stdout = _Restricted('stdout') if restrict_stdout else _text_stream(_LogStream(_process_log))
     sys.stderr = _text_stream(_LogStream(_process_log))
@@ -323,29 +324,70 @@ def _application_modules():
     return found
 
 
-def _snapshot_before_load():
+class _ImportOwners:
+    """A sys.meta_path entry that finds nothing: it notes which script's load or request
+    first imported each module, so a reload can drop everything that script brought in,
+    frameworks included (Django imports its URLconf and views at the first request and
+    caches its resolver: dropping only the script's own modules leaves it stale)."""
+
+    def __init__(self):
+        self.owner = {}                 # module name -> script path
+        self.loading = threading.local()
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in sys.modules:
+            script = getattr(self.loading, 'script', None) or _current_script()
+            if script:
+                self.owner.setdefault(name, script)
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+_import_owners = _ImportOwners()
+_STDLIB = tuple({sysconfig.get_paths()[k] for k in ('stdlib', 'platstdlib')})
+
+
+def _is_reloadable(module):
+    """Pure-Python modules outside the standard library: the application's and its
+    frameworks'. Extension modules stay (most cannot be initialised twice)."""
+    path = getattr(module, '__file__', None)
+    if not path or not path.endswith('.py'):
+        return False
+    return '-packages' in path or not path.startswith(_STDLIB)
+
+
+def _snapshot_before_load(script):
+    _import_owners.loading.script = script
     return set(sys.modules)
 
 
 def _record_after_load(before):
     """What a script's import pulled in, for the next reload: (its own app modules, mtimes)."""
+    _import_owners.loading.script = None
     modules = _application_modules()
     own = {name for name in modules if name not in before}
     return own, modules
 
 
-def _purge_for_reload(record):
-    """Drops the script's own modules and any application module changed since the load."""
+def _purge_for_reload(record, script):
+    """Drops what the script imported (at load or in its requests, frameworks included) and
+    any application module changed on disk since the load."""
     if record is None:
         return []
     own, seen = record
     now = _application_modules()
     stale = set(n for n in own if n in sys.modules)
     stale.update(n for n, (path, mtime) in now.items() if n in seen and seen[n][1] != mtime)
+    owner = _import_owners.owner
+    stale.update(n for n, s in list(owner.items())
+                 if s == script and n in sys.modules and _is_reloadable(sys.modules[n]))
     for name in stale:
+        owner.pop(name, None)
         module = sys.modules.pop(name, None)
         path = getattr(module, '__file__', None)
-        if path and path.endswith('.py'):
+        if path and path.endswith('.py') and '-packages' not in path:
             # A byte-code cache written in the same second as the edit would look fresh.
             try:
                 import importlib.util
@@ -408,7 +450,7 @@ def __getattr__(name):
 
 # What a module import or a helper class of ours would add to dir(mod_wsgi): mod_wsgi 6's
 # module shows only its API.
-_NOT_API = {'io', 'os', 'sys', 'sysconfig', 'threading', 'Input', 'active_starts'}
+_NOT_API = {'io', 'os', 'sys', 'sysconfig', 'threading', 'Input', 'active_starts', 'Restricted'}
 
 
 def __dir__():

@@ -82,7 +82,7 @@ pub fn load<'py>(
     let event = match &previous {
         Some(old) => {
             let purged: Vec<String> =
-                glue.purge_for_reload.bind(py).call1((old.record.bind(py),)).and_then(|l| l.extract()).or_raise(py)?;
+                glue.purge_for_reload.bind(py).call1((old.record.bind(py), path)).and_then(|l| l.extract()).or_raise(py)?;
             Loading::Reloaded(purged)
         }
         None => Loading::Loaded,
@@ -136,11 +136,16 @@ fn execute<'py>(py: Python<'py>, glue: &Glue, path: &str, case_sensitive: bool) 
     module.setattr("__file__", path).or_raise(py)?;
     let sys_modules = glue.sys_modules.bind(py);
     sys_modules.set_item(name.as_str(), &module).or_raise(py)?;
-    let before = glue.snapshot_before_load.bind(py).call0().or_raise(py)?;
+    let before = glue.snapshot_before_load.bind(py).call1((path,)).or_raise(py)?;
     let globals = module.getattr("__dict__").or_raise(py)?;
     if let Err(raised) = glue.builtins_exec.bind(py).call1((code, globals)).or_raise(py) {
         // A failed load leaves nothing behind, so the next request tries again.
         let Some(exc) = take_exception(py) else { return Err(raised) };
+        // (ends the load's import attribution; what it imported stays the script's)
+        match glue.record_after_load.bind(py).call1((&before,)) {
+            Ok(_) => {}
+            Err(e) => swallow(py, e),
+        }
         if let Err(e) = sys_modules.del_item(name.as_str()) {
             swallow(py, e);
         }

@@ -25,10 +25,11 @@ pub static PROCESS_LOG: MethodDef = MethodDef::new(c"_process_log", process_log_
 pub static LOG_RECORD: MethodDef = MethodDef::new(c"_log_record", log_record_c, c"_log_record(levelno, text): mod_wsgi.LogHandler output.");
 pub static REQUEST_DATA: MethodDef = MethodDef::new(c"_request_data", request_data_c, c"_request_data(): the current request's dict.");
 pub static REQUEST_STATS: MethodDef = MethodDef::new(c"_request_stats", request_stats_c, c"_request_stats(): what the current request read, wrote and waited for.");
+pub static CURRENT_SCRIPT: MethodDef = MethodDef::new(c"_current_script", current_script_c, c"_current_script(): the script whose request this thread serves, or None.");
 pub static PROCESS_COUNTERS: MethodDef = MethodDef::new(c"_process_counters", process_counters_c, c"_process_counters(): (requests, busy seconds) of this process.");
 
 /// The natives mod_wsgi.py expects as globals.
-pub fn module_natives() -> [(&'static str, &'static MethodDef); 7] {
+pub fn module_natives() -> [(&'static str, &'static MethodDef); 8] {
     [
         ("_read", &READ),
         ("_log", &LOG),
@@ -37,6 +38,7 @@ pub fn module_natives() -> [(&'static str, &'static MethodDef); 7] {
         ("_request_data", &REQUEST_DATA),
         ("_request_stats", &REQUEST_STATS),
         ("_process_counters", &PROCESS_COUNTERS),
+        ("_current_script", &CURRENT_SCRIPT),
     ]
 }
 
@@ -372,4 +374,13 @@ native_function!(process_counters_c => process_counters);
 
 fn process_counters<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, _args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
     super::run::process_counters().into_pyobject(py).map(|t| t.into_any()).or_raise(py)
+}
+
+native_function!(current_script_c => current_script);
+
+fn current_script<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, _args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    Ok(match with_current(|st| st.script.clone()) {
+        Some(script) => PyString::new(py, &script).into_any(),
+        None => py.None().into_bound(py),
+    })
 }
