@@ -214,3 +214,15 @@ def test_multithread_multiprocess_follow_the_mpm(apache, mpm, multithread, multi
     env = get_env(srv, "/env")
     assert env["wsgi.multithread"] is multithread
     assert env["wsgi.multiprocess"] is multiprocess
+
+
+@pytest.mark.parametrize("request_line, path_info", [
+    ("GET /emb/t/%ff%fe?q=%ff%c0 HTTP/1.1", "/\u00ff\u00fe"),    # %-escaped, not UTF-8
+    ("GET /emb/t/caf\xe9 HTTP/1.1", "/caf\u00e9"),                 # a raw latin-1 byte
+])
+def test_a_uri_that_is_not_utf8_reaches_the_app_latin1_decoded(srv, request_line, path_info):
+    # PEP 3333: PATH_INFO is the decoded path's bytes as latin-1 (mod_wsgi 6 does the same;
+    # it was 403/404 here when the URI went through a UTF-8 &str)
+    env = raw_env(srv, f"{request_line}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert env["PATH_INFO"] == path_info
+    assert env["SCRIPT_NAME"] == "/emb/t"

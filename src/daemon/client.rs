@@ -42,6 +42,8 @@ enum Relay {
     Retry,
     /// A kept connection ended before any process took the request: send it on a new one.
     Stale,
+    /// The process running the request died before answering (idempotent, nothing consumed).
+    Died,
 }
 
 fn now_us() -> u64 {
@@ -85,6 +87,7 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
     // After a kept connection failed, or a restarting process refused the request, the next
     // attempt uses a new connection: one any process of the pool can take.
     let mut use_kept = true;
+    let mut deaths = 0;
     loop {
         let kept = if use_kept { keepalive::take(&g.name) } else { None };
         let pooled = kept.is_some();
@@ -101,7 +104,7 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
         if !pooled {
             let _ = stream.set_write_timeout(Some(io_timeout));
             // Until a daemon process acknowledges the request, wait no longer than connect-timeout.
-            read_timeout.current = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)).min(wait_step);
+            read_timeout.current = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)).min(wait_step).min(ACCEPT_WAIT_STEP);
             let _ = stream.set_read_timeout(Some(read_timeout.current));
         }
         if let Err(e) = (&stream).write_all(&head_bytes) {
@@ -114,7 +117,8 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
         }
         let limits = Limits { max_head: if g.header_buffer_size > 0 { g.header_buffer_size } else { Limits::default().max_head }, ..Limits::default() };
         let coalesce = if g.response_buffer_size > 0 { g.response_buffer_size as usize } else { COALESCE };
-        let tuning = Tuning { limits, coalesce, error_override: p.error_override, io_timeout, flush_delay };
+        let accept_deadline = (!pooled).then_some(connect_deadline);
+        let tuning = Tuning { accept_deadline, limits, coalesce, error_override: p.error_override, io_timeout, flush_delay };
         match relay(r, &stream, &mut transport, &g.name, &tuning, pooled, &mut read_timeout) {
             Relay::Done(status) => return status,
             Relay::Reusable(status) => {
@@ -125,6 +129,17 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
                 return status;
             }
             Relay::Stale => use_kept = false,
+            Relay::Died if deaths == 0 => {
+                deaths += 1;
+                use_kept = false;
+            }
+            Relay::Died => {
+                r.log(Level::Error, &format!(
+                    "Request for '{}' was running when two processes of WSGI daemon process group '{}' died; not sending it again",
+                    latin1::decode(r.uri_bytes()), g.name
+                ));
+                return ffi::HTTP_BAD_GATEWAY;
+            }
             Relay::Retry if Instant::now() < connect_deadline && !crate::apache::server::is_stopping() => {
                 use_kept = false;
                 std::thread::sleep(retry_delay);
@@ -153,8 +168,14 @@ fn connect(target: &Target, deadline: Instant) -> std::io::Result<UnixStream> {
     }
 }
 
+/// The longest single wait for a daemon process to take a request on a new connection.
+const ACCEPT_WAIT_STEP: Duration = Duration::from_millis(500);
+
 /// How a pool's options shape the relay.
 struct Tuning {
+    /// New connections: until when a process may still take the request (connect-timeout),
+    /// waited for in steps of ACCEPT_WAIT_STEP. Kept ones: None (their first wait decides).
+    accept_deadline: Option<Instant>,
     limits: Limits,
     /// response-buffer-size: body bytes held before passing them to Apache.
     coalesce: usize,
@@ -240,7 +261,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             let want = decoder.body_left().min(out.spare_len());
             let mut received = Vec::new();
             match out.fill_with(|spare| socket::recv_uninit_with_fds(stream, &mut spare[..want], &mut received)) {
-                Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, "closed the connection"),
+                Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, "closed the connection"),
                 Ok(n) => {
                     timeout.progress();
                     fds.extend(received);
@@ -257,7 +278,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
                     return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
                 }
-                Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, &e.to_string()),
+                Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, &e.to_string()),
             }
             continue;
         }
@@ -280,7 +301,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             Ok(None) => {
                 let mut received = Vec::new();
                 match socket::recv_with_fds(stream, &mut buf, &mut received) {
-                    Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, "closed the connection"),
+                    Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, "closed the connection"),
                     Ok(n) => {
                         timeout.progress();
                         fds.extend(received);
@@ -288,7 +309,21 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                         continue;
                     }
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    // Waiting for a process to take the request: in steps, so that a stopping
+                    // Apache (whose pool is going away) ends the wait at once.
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && !accepted => {
+                        if crate::apache::server::is_stopping() {
+                            r.log(Level::Info, &format!("Apache is stopping: the request for WSGI daemon process '{name}' was not taken by any process"));
+                            return Relay::Done(ffi::HTTP_SERVICE_UNAVAILABLE);
+                        }
+                        if let Some(step) = t.accept_deadline.map(|d| d.saturating_duration_since(Instant::now())).filter(|d| !d.is_zero()) {
+                            let step = step.min(ACCEPT_WAIT_STEP);
+                            if step != timeout.current {
+                                timeout.current = step;
+                                let _ = stream.set_read_timeout(Some(step));
+                            }
+                            continue;
+                        }
                         r.log(Level::Error, &format!("No process of WSGI daemon process group '{name}' took the request within connect-timeout (is the pool able to start? see its log lines)"));
                         return Relay::Done(ffi::HTTP_SERVICE_UNAVAILABLE);
                     }
@@ -297,7 +332,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                         r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
                         return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
                     }
-                    Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled && !accepted, &e.to_string()),
+                    Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, &e.to_string()),
                 }
             }
             Err(e) => {
@@ -468,15 +503,18 @@ fn forward_body(transport: &mut ApacheTransport, credit: usize, frames: &mut Vec
 
 /// The daemon went away mid-request (crash, kill -9). Before anything was consumed or sent,
 /// a retry reaches another (or the restarted) process; otherwise the client must see failure.
-fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sent: bool, consumed: bool, stale_kept: bool, why: &str) -> Relay {
-    if stale_kept {
+#[allow(clippy::too_many_arguments)]
+fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sent: bool, consumed: bool, pooled: bool, accepted: bool, why: &str) -> Relay {
+    if pooled && !accepted {
         return Relay::Stale;
     }
     let idempotent = matches!(r.method(), "GET" | "HEAD" | "OPTIONS");
     // While Apache stops, the pool is stopping too: a retry would only wait.
     if !head_sent && !consumed && idempotent && !crate::apache::server::is_stopping() {
         r.log(Level::Info, &format!("WSGI daemon process '{name}' {why} before answering; retrying the request"));
-        return Relay::Retry;
+        // A process that had taken the request died running it: the request may be what
+        // killed it, so it gets one more try, not one per replacement process.
+        return if accepted { Relay::Died } else { Relay::Retry };
     }
     r.log(Level::Error, &format!("WSGI daemon process '{name}' {why} before the response was complete"));
     finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY)

@@ -47,6 +47,13 @@ pub fn cut_to_content_length<'a>(st: &mut RequestState, chunks: &[&'a [u8]]) -> 
             allowed.push(&chunk[..n]);
             st.body_sent += n as u64;
         }
+        if n < chunk.len() && !st.body_cut_logged && st.body_expected() {
+            // said once, like the shorter case: the application's length and body disagree
+            st.body_cut_logged = true;
+            let promised = st.head.as_ref().and_then(|h| h.content_length).unwrap_or(0);
+            let msg = format!("Response body of '{}' is longer than its Content-Length of {promised}; the rest was not sent", st.script);
+            st.transport.log(super::transport::LogLevel::Warning, &msg);
+        }
     }
     allowed
 }

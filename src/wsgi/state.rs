@@ -39,6 +39,8 @@ pub struct RequestState {
     pub input_error: Option<String>,
     pub log_partial: Vec<u8>,
     pub client_gone: bool,
+    /// A body longer than its Content-Length was cut, and that was logged.
+    pub body_cut_logged: bool,
     /// `mod_wsgi.request_data()`, made on first use (a strong reference, released at the end).
     pub data: Option<crate::python::glue::PyRef>,
     /// `mod_wsgi._response_started`, when event subscribers want it (released at the end).
@@ -62,6 +64,7 @@ impl RequestState {
             input_error: None,
             log_partial: Vec::new(),
             client_gone: false,
+            body_cut_logged: false,
             data: None,
             response_hook: None,
             finish_later: None,
