@@ -62,7 +62,12 @@ OPTIONS = {
 # Options a module may refuse outright, provided the message says why.
 MAY_BE_REFUSED = {"chroot"}
 
-BAD_CASES = [(opt, bad) for opt, (_, bads) in OPTIONS.items() for bad in bads]
+# mod_wsgi 6 takes these empty, meaning the default (mod_wsgi-express writes python-path='')
+EMPTY_MEANS_DEFAULT = {"supplementary-groups", "lang", "locale", "python-home", "python-path",
+                       "python-eggs", "display-name"}
+
+BAD_CASES = [(opt, bad) for opt, (_, bads) in OPTIONS.items() for bad in bads
+             if not (bad == "" and opt in EMPTY_MEANS_DEFAULT)]
 
 
 def error_at_line(out, srv, needle):
@@ -106,6 +111,20 @@ def test_all_options_together_are_accepted(configtest):
     opts = " ".join(f"{o}={v}" for o, (v, _) in OPTIONS.items()
                     if o not in MAY_BE_REFUSED and o != "script-group")
     rc, out = configtest(f"WSGIDaemonProcess cfgpool {opts}\n", copy_apps=False)
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("option", sorted(EMPTY_MEANS_DEFAULT))
+@pytest.mark.parametrize("quote", ["", "''", '""'])
+def test_option_left_empty_is_accepted_as_mod_wsgi_does(configtest, option, quote):
+    rc, out = configtest(f"WSGIDaemonProcess cfgpool threads=2 {option}={quote}\n", copy_apps=False)
+    assert rc == 0, out
+
+
+def test_quoted_values_and_name_as_mod_wsgi_express_writes_them(configtest):
+    rc, out = configtest("WSGIDaemonProcess 'localhost:8000' display-name='(wsgi:localhost:8000:0)' "
+                         "home='/tmp' threads=2 python-path='' lang='en_US.UTF-8'\n"
+                         "WSGIPythonPath ''\n", copy_apps=False)
     assert rc == 0, out
 
 

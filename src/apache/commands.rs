@@ -2,7 +2,7 @@
 //! (create/merge) that hold their results. Parsing itself is `crate::config`.
 
 use super::ffi;
-use super::module::{dir_config_from, server_config_of};
+use super::module::{dir_config_from, server_config_mut};
 use super::pool::{cstr_opt, pool_box, pstrdup};
 use crate::config::{self, AliasMatcher, DirSettings, Origin, Parsed, Scope, ScriptAlias, ServerConfig, table};
 use std::ffi::c_void;
@@ -121,7 +121,9 @@ fn origin_of(cmd: &ffi::cmd_parms) -> Origin {
 }
 
 fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: bool, parsed: Parsed) -> Result<(), String> {
-    let server = server_config_of(cmd.server);
+    // SAFETY: directives are stored while Apache parses its config, on one thread, and this
+    // is the only reference to the server's config while the directive is handled.
+    let server = unsafe { server_config_mut(cmd.server) };
     match parsed {
         Parsed::Alias { is_regex, pattern, target, options } => {
             let matcher = if is_regex {

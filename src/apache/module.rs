@@ -45,9 +45,20 @@ fn slot(vector: *mut ffi::ap_conf_vector_t) -> *mut c_void {
     unsafe { *(vector as *mut *mut c_void).add(module_index() as usize) }
 }
 
-/// The (vhost-merged) config of a server. Apache creates one for every server_rec.
-pub fn server_config_of<'a>(s: *const ffi::server_rec) -> &'a mut ServerConfig {
-    // SAFETY: module_config holds the ServerConfig we created for this server; Apache only writes it while parsing config (single-threaded) and only reads it afterwards.
+/// The (vhost-merged) config of a server, read-only: request threads read it at once.
+/// Apache creates one for every server_rec.
+pub fn server_config_of<'a>(s: *const ffi::server_rec) -> &'a ServerConfig {
+    // SAFETY: module_config holds the ServerConfig we created for this server, in the config pool that outlives every request; after parsing it is only read.
+    unsafe { &*(slot((*s).module_config) as *const ServerConfig) }
+}
+
+/// The config of a server for a directive to fill in.
+///
+/// # Safety
+/// Only while Apache parses the configuration (one thread, no request running), and with
+/// no other reference to this server's config alive.
+pub unsafe fn server_config_mut<'a>(s: *const ffi::server_rec) -> &'a mut ServerConfig {
+    // SAFETY: the caller guarantees exclusive access during config parsing (see above).
     unsafe { &mut *(slot((*s).module_config) as *mut ServerConfig) }
 }
 
