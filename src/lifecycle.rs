@@ -199,7 +199,12 @@ pub fn start_daemon_python(s: *mut ffi::server_rec, g: &crate::config::daemon::D
 fn start_python(s: *mut ffi::server_rec, context: ProcessContext, python: &crate::config::PythonSettings, process_group: &str) -> bool {
     let pid = std::process::id();
     let _ = PROCESS.set(context);
-    log::server(Level::Info, s, &format!("mod_wsgi (pid={pid}): Initializing Python {}.", crate::config::embedded_python_version()));
+    // mod_wsgi 6's start-up lines, in its words
+    let mode = if process_group.is_empty() { "embedded mode".to_string() } else { format!("daemon process '{process_group}'") };
+    if let Some(home) = &python.home {
+        log::server(Level::Info, s, &format!("Python home set to '{home}' for {mode}."));
+    }
+    log::server(Level::Info, s, &format!("Initializing Python runtime in {mode}."));
     callbacks::set_server_log(log_to_server);
     match runtime::initialize(python, setup_interpreter) {
         Err(msg) => {
