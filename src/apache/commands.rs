@@ -121,8 +121,9 @@ fn origin_of(cmd: &ffi::cmd_parms) -> Origin {
 }
 
 fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: bool, parsed: Parsed) -> Result<(), String> {
-    // SAFETY: directives are stored while Apache parses its config, on one thread, and this
-    // is the only reference to the server's config while the directive is handled.
+    // Directives are stored while Apache parses its config, on one thread, and this is the
+    // only reference to the server's config while the directive is handled.
+    // SAFETY: see above (server_config_mut's contract).
     let server = unsafe { server_config_mut(cmd.server) };
     match parsed {
         Parsed::Alias { is_regex, pattern, target, options } => {
