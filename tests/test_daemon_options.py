@@ -300,6 +300,8 @@ def test_request_timeout_with_interrupt_raises_in_the_app(srv):
     assert f"pid={before}" in text
     srv.wait_for_log(r"exceeded request-timeout", mark)
     assert "daemon_probe.wsgi" in srv.log_since(mark)
+    # mod_wsgi 6's line for the injection
+    srv.wait_for_log(r"Injected RequestTimeout into thread \d+ of daemon process 'rtint'\.", mark)
     # the process lives on and serves the next request
     assert pid_of(srv, "rtint") == before
 

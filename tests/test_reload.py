@@ -77,3 +77,22 @@ def test_no_reload_when_reloading_is_off(srv):
 def test_script_module_name(srv):
     # scripts are loaded as modules named _mod_wsgi_<hash of the path>
     assert info(srv, "/reload")["name"].startswith("_mod_wsgi_")
+
+
+def test_reload_required_callback_reloads_once_and_never_without_it(apache):
+    # mod_wsgi 6's reload_required(resource): an unmodified script is never reloaded; a
+    # callback's True reloads it once; a raising callback is logged and keeps the script
+    srv = apache("WSGIScriptAlias /hook @APPS@/reload_hook.wsgi\n", mpm_config=ONE_CHILD)
+    url = srv.url("/hook")
+    first = requests.get(url, timeout=30).text
+    assert all(requests.get(url, timeout=30).text == first for _ in range(5))
+    (srv.markers / "reload-now").write_text("")
+    second = requests.get(url, timeout=30).text
+    assert second != first
+    assert not (srv.markers / "reload-now").exists()
+    assert all(requests.get(url, timeout=30).text == second for _ in range(5)), "one-shot"
+    mark = srv.log_mark()
+    (srv.markers / "reload-raise").write_text("")
+    assert requests.get(url, timeout=30).text == second
+    srv.wait_for_log(r"RuntimeError: reload_required failed on purpose", mark)
+    assert "Traceback" in srv.log_since(mark)

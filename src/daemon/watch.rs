@@ -19,6 +19,8 @@ pub struct Active {
     pub started: Instant,
     /// pthread id = Python's thread ident, for the stack dump and PyThreadState_SetAsyncExc.
     pub thread: u64,
+    /// The thread's number in the pool (mod_wsgi.thread_id), for mod_wsgi's log line.
+    pub thread_index: usize,
     pub interp: &'static Interpreter,
     pub script: String,
     /// The connection to the Apache child, to answer 504 if the thread cannot.
@@ -87,7 +89,7 @@ impl Watch {
                 match a.interrupted {
                     None => {
                         a.interrupted = Some(Instant::now());
-                        overdue.push((a.thread, a.interp, a.script.clone(), a.conn, a.answered));
+                        overdue.push((a.thread, a.thread_index, a.interp, a.script.clone(), a.conn, a.answered));
                         // Without interruption the 504 is written below, by this thread.
                         a.answered |= g.interrupt_timeout <= 0.0;
                     }
@@ -96,7 +98,7 @@ impl Watch {
                 }
             }
         }
-        for (thread, interp, script, conn, answered) in overdue {
+        for (thread, thread_index, interp, script, conn, answered) in overdue {
             log(LogLevel::Error, &format!("mod_wsgi: daemon process '{}': request for '{script}' exceeded request-timeout of {}s; stack of thread {thread}:", g.name, g.request_timeout));
             interp::with(interp, |py| {
                 for line in stack_of(py, thread) {
@@ -104,6 +106,7 @@ impl Watch {
                 }
                 if g.interrupt_timeout > 0.0 {
                     inject_timeout(py, interp, thread);
+                    log(LogLevel::Info, &format!("Injected RequestTimeout into thread {thread_index} of daemon process '{}'.", g.name));
                 }
             });
             if g.interrupt_timeout <= 0.0 {

@@ -489,6 +489,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
         shared.watch.begin(Active {
             started: Instant::now(),
             thread: watch::thread_id(),
+            thread_index: gil::thread_index(),
             interp,
             script: path.clone(),
             conn: conn.borrow().stream.as_raw_fd(),

@@ -70,12 +70,15 @@ pub fn load<'py>(
     on_event: &dyn Fn(&Loading),
 ) -> PyRes<Bound<'py, PyAny>> {
     let cache = &interp.scripts;
-    if let Some(module) = cache.cached(py, path, mtime, reload) {
-        return Ok(module);
-    }
+    let forced = match cache.cached(py, path, mtime, reload) {
+        Some(module) if reload && reload_requested(py, &module, path) => true,
+        Some(module) => return Ok(module),
+        None => false,
+    };
     let _loading = lock_without_gil(py, &cache.load_lock);
-    // Another thread may have loaded it while we waited.
-    if let Some(module) = cache.cached(py, path, mtime, reload) {
+    // Another thread may have loaded it while we waited (for a change on disk; a reload the
+    // script's own callback asked for is done, once, here).
+    if !forced && let Some(module) = cache.cached(py, path, mtime, reload) {
         return Ok(module);
     }
     let previous = cache.take(path);
@@ -99,6 +102,36 @@ pub fn load<'py>(
         Loaded { module: PyRef::new(module.clone()), mtime, record: PyRef::new(record) },
     );
     Ok(module)
+}
+
+/// mod_wsgi 6's hook: a script may define `reload_required(resource)`; a true answer reloads
+/// it although the file is unchanged. A callback that raises is logged (traceback to the
+/// error log) and keeps the loaded script, as mod_wsgi 6 does: reloading on every request
+/// of a failing callback would help nobody.
+fn reload_requested(py: Python<'_>, module: &Bound<'_, PyAny>, path: &str) -> bool {
+    let Ok(module) = module.cast::<pyo3::types::PyModule>() else { return false };
+    let callback = match module.dict().get_item("reload_required") {
+        Ok(Some(callback)) => callback,
+        Ok(None) => return false,
+        Err(e) => {
+            swallow(py, e);
+            return false;
+        }
+    };
+    match callback.call1((path,)).and_then(|answer| answer.is_truthy()) {
+        Ok(answer) => answer,
+        Err(e) => {
+            e.restore(py);
+            if let Some(exc) = take_exception(py) {
+                let lines = super::exceptions::traceback_lines(py, &exc).join("\n");
+                let text = format!("mod_wsgi: reload_required() of WSGI script '{path}' raised; keeping the loaded script:\n{lines}\n");
+                if let Err(e) = py.import("sys").and_then(|sys| sys.getattr("stderr")).and_then(|err| err.call_method1("write", (text,))) {
+                    swallow(py, e);
+                }
+            }
+            false
+        }
+    }
 }
 
 impl ScriptCache {
