@@ -36,7 +36,7 @@ endif
 
 LIBEXECDIR = $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 
-.PHONY: deps venv venv-check build check-so install run test unit integration bench clean help
+.PHONY: deps venv venv-check build check-so install run test unit integration bench reliability clean help
 
 help:
 	@echo "make deps     install missing Debian packages"
@@ -46,6 +46,7 @@ help:
 	@echo "make run      serve the conf.d example on 127.0.0.1:$(PORT) (Ctrl-C stops)"
 	@echo "make test     unit tests (cargo test) and integration tests (pytest, real Apache)"
 	@echo "make bench    A/B benchmark against mod_wsgi 6 -> bench/results.md (BENCH_ARGS=--quick)"
+	@echo "make reliability  faults under load, soak, raw-HTTP fuzz; prints figures"
 
 # --------------------------------------------------------------------- deps
 deps:
@@ -138,6 +139,13 @@ integration: deps venv
 # then interleaved A/B rounds with wrk; writes bench/results.{md,png,json}.
 bench: deps venv build
 	$(SYSTEM_PYTHON) bench/run.py $(BENCH_ARGS)
+
+# -------------------------------------------------------------- reliability
+# Faults under load, a 5-minute soak and a raw-HTTP fuzzer against a live server; prints
+# figures (bench/reliability.py --help). RELIABILITY_ARGS="fuzz --seconds 30" for one part.
+RELIABILITY_ARGS ?=
+reliability: deps venv build
+	"$(VENV)/bin/python" bench/reliability.py $(RELIABILITY_ARGS)
 
 clean:
 	cargo clean
