@@ -3,7 +3,7 @@
 //! This is CPython calling-convention glue; the rules themselves are in headers.rs/response.rs.
 
 use super::headers::{parse_content_length, parse_status, validate_header};
-use super::response::{ensure_head_sent, send_chunks};
+use super::response::{NO_START_RESPONSE, ensure_head_sent, send_chunks};
 use super::state::{Head, RequestState, Slot};
 use super::transport::LogLevel;
 use crate::python::glue::PyRef;
@@ -172,7 +172,7 @@ fn write<'py>(py: Python<'py>, capsule: Option<&Bound<'py, PyAny>>, args: &Args<
     let bytes = data.cast::<PyBytes>().map_err(|_| type_error(py, &format!("write() argument must be bytes, not {}", type_name(data))))?;
     with_request(py, slot, "write()", |st| {
         if st.head.is_none() {
-            return Err(runtime_error(py, "start_response() must be called before response content is produced"));
+            return Err(runtime_error(py, NO_START_RESPONSE));
         }
         ensure_head_sent(st).map_err(|m| runtime_error(py, m))?;
         send_chunks(py, st, &[bytes.as_bytes()], true)

@@ -5,12 +5,15 @@ use super::transport::ClientGone;
 use crate::python::gil::without_gil;
 use pyo3::Python;
 
+/// mod_wsgi 6's words for response content produced before start_response().
+pub const NO_START_RESPONSE: &str = "start_response() must be called before response content is produced";
+
 /// Sends status and headers if not sent yet. Err if start_response was never called.
 pub fn ensure_head_sent(st: &mut RequestState) -> Result<(), &'static str> {
     if st.head_sent {
         return Ok(());
     }
-    let head = st.head.as_ref().ok_or("start_response() must be called before response content is produced")?;
+    let head = st.head.as_ref().ok_or(NO_START_RESPONSE)?;
     st.transport.set_response_head(head.code, &head.line, &head.headers);
     st.head_sent = true;
     Ok(())

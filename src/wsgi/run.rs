@@ -1,7 +1,7 @@
 //! One WSGI call: the application, its iterable, close(), and what becomes of errors.
 
 use super::callbacks::{START_RESPONSE, set_current};
-use super::response::{cut_to_content_length, ensure_head_sent, send_chunks};
+use super::response::{NO_START_RESPONSE, cut_to_content_length, ensure_head_sent, send_chunks};
 use super::state::{RequestState, Slot};
 use super::transport::{Ended, LogLevel, Transport};
 use crate::python::exceptions::{OrRaise, PyRes, Raised, restore_exception, take_exception, traceback_lines, type_error};
@@ -295,9 +295,6 @@ fn as_bytes<'a, 'py>(py: Python<'py>, item: &'a Bound<'py, PyAny>) -> PyRes<&'a 
         type_error(py, &format!("response iterable must yield bytes, not {kind}"))
     })
 }
-
-/// mod_wsgi 6's words for a body produced before start_response().
-const NO_START_RESPONSE: &str = "start_response() must be called before response content is produced";
 
 fn head_or_error(py: Python<'_>, st: &mut RequestState) -> PyRes<()> {
     ensure_head_sent(st).map_err(|m| crate::python::exceptions::runtime_error(py, m))
