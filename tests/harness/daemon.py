@@ -200,7 +200,7 @@ EVENT_FIXED = """\
     StartServers            2
     ServerLimit             2
     MinSpareThreads         1
-    MaxSpareThreads         128
+    MaxSpareThreads         192
     ThreadLimit             96
     ThreadsPerChild         96
     MaxRequestWorkers       192
