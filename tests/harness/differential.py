@@ -76,12 +76,30 @@ class HalfClose(bytes):
     """A request after which the client shuts its sending side (a client gone mid-body)."""
 
 
-def send(port, request, timeout=15.0):
+def connect_from_new_port(port, timeout, taken):
+    """A connection whose client port is not in taken (then added to it). Log lines are
+    matched to requests by client port, and the kernel may hand a closed port out again."""
+    held = []
+    try:
+        while True:
+            s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            client_port = s.getsockname()[1]
+            if client_port not in taken:
+                taken.add(client_port)
+                return s, client_port
+            held.append(s)   # kept open while retrying, so the kernel picks another
+    finally:
+        for h in held:
+            h.close()
+
+
+def send(port, request, timeout=15.0, taken=None):
     """Send one raw request on a new connection; (Response, client port). Interim 1xx
-    responses (100 Continue) are kept in Response.interim."""
+    responses (100 Continue) are kept in Response.interim. With taken (a set), the
+    client port differs from every port in it."""
     head = request.split(b" ", 1)[0] == b"HEAD"
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        client_port = s.getsockname()[1]
+    s, client_port = connect_from_new_port(port, timeout, set() if taken is None else taken)
+    with s:
         s.sendall(request)
         if isinstance(request, HalfClose):
             s.shutdown(socket.SHUT_WR)
@@ -138,13 +156,15 @@ def normalise_text(text, root):
     return text
 
 
-def record(srv, cases, settle=0.6):
+def record(srv, cases, settle=0.6, taken=None):
     """Run (name, request bytes) cases one after another against srv; return
-    {name: Observed}. Log lines are matched to a case by its client port."""
+    {name: Observed}. Log lines are matched to a case by its client port, so no two
+    connections (nor any in taken, such as warm-up requests) share one."""
     results, ports = {}, {}
+    taken = set() if taken is None else taken
     mark = srv.log_mark()
     for name, request in cases:
-        r, port = send(srv.port, request)
+        r, port = send(srv.port, request, taken=taken)
         ports[name] = port
         results[name] = Observed(r.status_line, header_lines(r.raw), r.body,
                                  r.complete, r.closed, r.interim)
