@@ -1,26 +1,24 @@
-//! mod_wsgi_rs: Apache httpd's mod_wsgi in Rust.
+//! mod_wsgi_rs: Apache httpd's mod_wsgi in Rust. Layers, top to bottom (each calls only the
+//! ones below it; ARCHITECTURE.md has the picture and a request's path in both modes):
 //!
-//! - `apache`: the only code touching Apache's C types (module struct, directives, hooks,
-//!   requests, brigades, logging).
+//! - `hooks`: entry points. The module struct, directives, hooks, routing, environ assembly.
+//! - `daemon`: daemon mode: pools, supervisor, worker processes, the Apache child's relay,
+//!   the wire protocol.
+//! - `host`: Python in a process and one serving path for both modes.
+//! - `wsgi`: the WSGI core (PEP 3333), transport-independent.
+//! - `python`: CPython wrappers: interpreters, GIL, native callables, script loading.
 //! - `config`: directive parsing and merging, pure.
-//! - `mapping`: which WSGIScriptAlias serves a URI.
-//! - `embedded`: the handler running WSGI apps inside the Apache child.
-//! - `access`: Python access, authentication, group and dispatch hooks.
-//! - `wsgi`: the WSGI core, transport-independent.
-//! - `python`: interpreter lifecycle, thread states, native callables, script loading.
-//! - `daemon`: daemon mode (pools, supervisor, worker processes, wire protocol, proxying).
-//! - `lifecycle`: startup checks and Python in each child.
-//! - `sys`: thin libc wrappers (processes, privileges, sockets).
+//! - `apache`, `sys`: safe wrappers over Apache/APR and over the kernel.
 
-pub mod access;
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod apache;
 pub mod config;
 pub mod daemon;
-pub mod embedded;
-pub mod lifecycle;
-pub mod mapping;
+pub mod hooks;
+pub mod host;
 pub mod python;
 pub mod sys;
 pub mod wsgi;
 
-pub use apache::module::wsgi_module;
+pub use hooks::module::wsgi_module;

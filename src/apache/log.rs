@@ -1,7 +1,7 @@
 //! Logging into Apache's error log, tagged `[wsgi:LEVEL]` through the module's name.
 
 use super::ffi;
-use super::module::module_index;
+use super::slots::module_index;
 use super::pool::cstring;
 
 #[derive(Clone, Copy)]

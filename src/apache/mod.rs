@@ -1,13 +1,19 @@
-//! The only place that touches Apache's C types: safe wrappers over request_rec, pools,
-//! tables, brigades, logging and cmd_parms.
+//! The only place that wraps Apache's C types: requests, servers, pools, tables, brigades,
+//! logging and our config-vector slots, as safe types bound to Apache's lifetimes. It calls
+//! nothing above it; the entry points (`hooks`) hand it the raw pointers Apache passes them.
 
-pub mod auth;
 pub mod bucket;
-pub mod commands;
+pub mod cmd;
 pub mod ffi;
-pub mod hooks;
 pub mod log;
-pub mod module;
 pub mod pool;
+pub mod regex;
 pub mod request;
 pub mod server;
+pub mod slots;
+pub mod status;
+
+pub use pool::Pool;
+pub use request::Request;
+pub use server::Server;
+pub use status::Status;

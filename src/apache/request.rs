@@ -3,17 +3,22 @@
 use super::bucket::BucketBuffer;
 use super::ffi;
 use super::log::{self, Level};
-use super::pool::{cbytes_opt, cstr_opt, cstring, pstrdup, pstrdup_bytes};
+use super::pool::{Pool, cbytes_opt, cstr_opt, cstring, pstrdup, pstrdup_bytes};
+use super::server::Server;
 use crate::wsgi::latin1;
 use crate::wsgi::transport::{BodyFailure, ClientGone, LogLevel, Transport};
 use std::ffi::c_void;
 use std::os::fd::RawFd;
+use std::marker::PhantomData;
 use std::ptr;
 
-/// A request Apache handed to one of our hooks; valid for the duration of that hook call.
+/// A request Apache handed to one of our hooks, valid for 'r (that hook call). Copy: the
+/// same request seen from several places of one hook call; Apache serves a request on one
+/// thread, so it is neither Send nor Sync.
 #[derive(Clone, Copy)]
-pub struct Request {
+pub struct Request<'r> {
     r: *mut ffi::request_rec,
+    _life: PhantomData<&'r ffi::request_rec>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,11 +29,23 @@ pub enum FileKind {
     Other,
 }
 
-impl Request {
+impl<'r> Request<'r> {
     /// # Safety
-    /// `r` must be the live request_rec Apache passed to the current hook.
-    pub unsafe fn from_raw(r: *mut ffi::request_rec) -> Request {
-        Request { r }
+    /// `r` must be the live request_rec Apache passed to the current hook, which lasts 'r.
+    pub unsafe fn from_raw(r: *mut ffi::request_rec) -> Request<'r> {
+        Request { r, _life: PhantomData }
+    }
+
+    /// A string reachable from the request (NULL: None).
+    fn text(&self, p: *const std::os::raw::c_char) -> Option<&'r str> {
+        // SAFETY: strings reachable from a live request_rec are NUL-terminated, live in the request's pool (or a longer one) and are replaced, never changed in place.
+        unsafe { cstr_opt(p) }
+    }
+
+    /// Like `text`, keeping non-UTF-8 bytes.
+    fn bytes(&self, p: *const std::os::raw::c_char) -> Option<&'r [u8]> {
+        // SAFETY: as in `text`.
+        unsafe { cbytes_opt(p) }
     }
 
     pub fn raw(&self) -> *mut ffi::request_rec {
@@ -40,31 +57,34 @@ impl Request {
         unsafe { &*self.r }
     }
 
-    pub fn pool(&self) -> *mut ffi::apr_pool_t {
-        self.rec().pool
+    pub fn pool(&self) -> Pool<'r> {
+        // SAFETY: the request's pool lives as long as the request.
+        unsafe { Pool::from_raw(self.rec().pool) }
     }
 
-    pub fn server(&self) -> *mut ffi::server_rec {
-        self.rec().server
+    /// The (virtual) server the request is for.
+    pub fn server(&self) -> Server<'r> {
+        // SAFETY: every request has its server_rec, which lives for the whole configuration.
+        unsafe { Server::from_raw(self.rec().server) }
     }
 
     /// The decoded URI path as Apache holds it: bytes, since %ff and raw latin-1 bytes are
     /// legal in a request line and must still reach their application (PEP 3333 PATH_INFO is
     /// latin-1 decoded).
-    pub fn uri_bytes(&self) -> &[u8] {
-        cbytes_opt(self.rec().uri).unwrap_or(b"")
+    pub fn uri_bytes(&self) -> &'r [u8] {
+        self.bytes(self.rec().uri).unwrap_or(b"")
     }
 
-    pub fn filename(&self) -> &str {
-        cstr_opt(self.rec().filename).unwrap_or("")
+    pub fn filename(&self) -> &'r str {
+        self.text(self.rec().filename).unwrap_or("")
     }
 
-    pub fn handler(&self) -> Option<&str> {
-        cstr_opt(self.rec().handler)
+    pub fn handler(&self) -> Option<&'r str> {
+        self.text(self.rec().handler)
     }
 
-    pub fn method(&self) -> &str {
-        cstr_opt(self.rec().method).unwrap_or("")
+    pub fn method(&self) -> &'r str {
+        self.text(self.rec().method).unwrap_or("")
     }
 
     pub fn set_filename(&self, path: &[u8]) {
@@ -92,8 +112,8 @@ impl Request {
         self.rec().finfo.mtime
     }
 
-    pub fn path_info(&self) -> &str {
-        cstr_opt(self.rec().path_info).unwrap_or("")
+    pub fn path_info(&self) -> &'r str {
+        self.text(self.rec().path_info).unwrap_or("")
     }
 
     pub fn allows_exec_cgi(&self) -> bool {
@@ -101,10 +121,10 @@ impl Request {
         (unsafe { ffi::ap_allow_options(self.r) } & ffi::OPT_EXECCGI) != 0
     }
 
-    pub fn header_in(&self, name: &str) -> Option<&[u8]> {
+    pub fn header_in(&self, name: &str) -> Option<&'r [u8]> {
         let key = cstring(name);
         // SAFETY: headers_in is the request's live table; the value lives in the request pool.
-        cbytes_opt(unsafe { ffi::apr_table_get(self.rec().headers_in, key.as_ptr()) })
+        self.bytes(unsafe { ffi::apr_table_get(self.rec().headers_in, key.as_ptr()) })
     }
 
     pub fn request_time_us(&self) -> i64 {
@@ -112,17 +132,17 @@ impl Request {
     }
 
     /// Apache's request log id (`%L`), generated now if no module asked for it yet.
-    pub fn log_id(&self) -> Option<&str> {
+    pub fn log_id(&self) -> Option<&'r str> {
         if self.rec().log_id.is_null() {
             // SAFETY: the generate_log_id hook stores a pool-allocated id in r->log_id.
             unsafe { ffi::ap_run_generate_log_id((*self.r).connection, self.r, &mut (*self.r).log_id) };
         }
-        cstr_opt(self.rec().log_id)
+        self.text(self.rec().log_id)
     }
 
-    pub fn connection_log_id(&self) -> Option<&str> {
+    pub fn connection_log_id(&self) -> Option<&'r str> {
         // SAFETY: every request has a live connection.
-        cstr_opt(unsafe { (*self.rec().connection).log_id })
+        self.text(unsafe { (*self.rec().connection).log_id })
     }
 
     pub fn local_port(&self) -> u16 {
@@ -158,8 +178,8 @@ impl Request {
     }
 
     /// The client's address (mod_remoteip's view when it is loaded).
-    pub fn client_ip(&self) -> &str {
-        cstr_opt(self.rec().useragent_ip).unwrap_or("")
+    pub fn client_ip(&self) -> &'r str {
+        self.text(self.rec().useragent_ip).unwrap_or("")
     }
 
     /// Sets the authenticated user (a check_password() that returned a name).
@@ -169,8 +189,8 @@ impl Request {
         unsafe { (*self.r).user = u };
     }
 
-    pub fn user(&self) -> Option<&str> {
-        cstr_opt(self.rec().user)
+    pub fn user(&self) -> Option<&'r str> {
+        self.text(self.rec().user)
     }
 
     /// The server's `Timeout` (for I/O with daemon processes).
@@ -181,9 +201,9 @@ impl Request {
     }
 
     /// The vhost's ServerName.
-    pub fn server_hostname(&self) -> &str {
+    pub fn server_hostname(&self) -> &'r str {
         // SAFETY: every request has its server_rec.
-        cstr_opt(unsafe { (*self.rec().server).server_hostname }).unwrap_or("")
+        self.text(unsafe { (*self.rec().server).server_hostname }).unwrap_or("")
     }
 
     /// The server port as Apache reports it (UseCanonicalName rules).
@@ -193,13 +213,13 @@ impl Request {
     }
 
     /// The Host the client asked for, without port.
-    pub fn hostname(&self) -> Option<&str> {
-        cstr_opt(self.rec().hostname)
+    pub fn hostname(&self) -> Option<&'r str> {
+        self.text(self.rec().hostname)
     }
 
-    pub fn local_ip(&self) -> &str {
+    pub fn local_ip(&self) -> &'r str {
         // SAFETY: as above.
-        cstr_opt(unsafe { (*self.rec().connection).local_ip }).unwrap_or("")
+        self.text(unsafe { (*self.rec().connection).local_ip }).unwrap_or("")
     }
 
     /// Whether the first output filter transforms content (DEFLATE, INCLUDES, cache...), so a
@@ -214,45 +234,27 @@ impl Request {
 
     /// Apache's CGI variables for this request (headers as HTTP_*, server and connection
     /// facts, SetEnv values), computed by Apache's own helpers.
-    pub fn cgi_variables(&self) -> Vec<(&[u8], &[u8])> {
+    pub fn cgi_variables(&self) -> Vec<(&'r [u8], &'r [u8])> {
         // SAFETY: these helpers fill r->subprocess_env from the live request.
         unsafe {
             ffi::ap_add_common_vars(self.r);
             ffi::ap_add_cgi_vars(self.r);
         }
-        table_entries(self.rec().subprocess_env)
+        // SAFETY: subprocess_env is the request's live table, filled just above and not changed while the request's handler runs.
+        unsafe { table_entries(self.rec().subprocess_env) }
     }
 
     /// Prepares to read the body. Err(status) for bodies we refuse (411 for chunked unless
     /// allowed, 413 over LimitRequestBody, 400 for a bad Content-Length).
-    pub fn setup_body(&self, allow_chunked: bool) -> Result<(), i32> {
+    pub fn setup_body(&self, allow_chunked: bool) -> Result<(), super::Status> {
         let policy = if allow_chunked { ffi::REQUEST_CHUNKED_DECHUNK } else { ffi::REQUEST_CHUNKED_ERROR };
         // SAFETY: called once per request before any body read.
         let status = unsafe { ffi::ap_setup_client_block(self.r, policy) };
-        if status == ffi::OK { Ok(()) } else { Err(status) }
+        if status == ffi::OK { Ok(()) } else { Err(super::Status::from_apache(status)) }
     }
 
     pub fn log(&self, level: Level, msg: &str) {
         log::request(level, self.r, msg);
-    }
-
-    /// WSGIScriptAliasMatch: `target` with $1..$9 filled in, followed by the part of the URI
-    /// after the match (which the directory walk turns into PATH_INFO), if `compiled` (an
-    /// ap_regex_t from the config) matches the URI.
-    pub fn regex_substitute(&self, compiled: *const c_void, target: &str) -> Option<Vec<u8>> {
-        const N: usize = ffi::AP_MAX_REG_MATCH as usize;
-        let mut matches = [ffi::ap_regmatch_t::default(); N];
-        let uri = self.rec().uri;
-        let target_c = cstring(target);
-        // SAFETY: compiled is a regex Apache compiled into the config pool; matches has room for N entries; ap_pregsub allocates its result in the request pool.
-        unsafe {
-            if ffi::ap_regexec(compiled as *const ffi::ap_regex_t, uri, N, matches.as_mut_ptr(), 0) != 0 {
-                return None;
-            }
-            let out = ffi::ap_pregsub(self.pool(), target_c.as_ptr(), uri, N, matches.as_mut_ptr());
-            let rest = self.uri_bytes().get(matches[0].rm_eo as usize..).unwrap_or(b"");
-            cbytes_opt(out).map(|t| [t, rest].concat())
-        }
     }
 
     /// A note in r->notes (string lives in the request pool).
@@ -266,12 +268,15 @@ impl Request {
         let key = cstring(name);
         // SAFETY: subprocess_env is the request's live table.
         let v = unsafe { ffi::apr_table_get(self.rec().subprocess_env, key.as_ptr()) };
-        cstr_opt(v).map(str::to_string).or_else(|| std::env::var(name).ok())
+        self.text(v).map(str::to_string).or_else(|| std::env::var(name).ok())
     }
 }
 
 /// (key, value) pairs of an APR table.
-fn table_entries<'a>(t: *const ffi::apr_table_t) -> Vec<(&'a [u8], &'a [u8])> {
+///
+/// # Safety
+/// `t` is NULL or a live table whose entries stay unchanged for 'a.
+unsafe fn table_entries<'a>(t: *const ffi::apr_table_t) -> Vec<(&'a [u8], &'a [u8])> {
     if t.is_null() {
         return Vec::new();
     }
@@ -283,9 +288,9 @@ fn table_entries<'a>(t: *const ffi::apr_table_t) -> Vec<(&'a [u8], &'a [u8])> {
     }
 }
 
-/// Embedded mode: the WSGI core's transport over Apache's request and output filters.
-pub struct ApacheTransport {
-    request: Request,
+/// The WSGI core's transport over Apache's request and output filters, valid for 'r.
+pub struct ApacheTransport<'r> {
+    request: Request<'r>,
     brigade: *mut ffi::apr_bucket_brigade,
     /// For read_body_piece, made on first use.
     input: *mut ffi::apr_bucket_brigade,
@@ -294,8 +299,8 @@ pub struct ApacheTransport {
     enable_sendfile: bool,
 }
 
-impl ApacheTransport {
-    pub fn new(request: Request, enable_sendfile: bool) -> ApacheTransport {
+impl<'r> ApacheTransport<'r> {
+    pub fn new(request: Request<'r>, enable_sendfile: bool) -> ApacheTransport<'r> {
         let r = request.rec();
         // SAFETY: a brigade in the request pool using the connection's bucket allocator.
         let brigade = unsafe { ffi::apr_brigade_create(r.pool, (*r.connection).bucket_alloc) };
@@ -384,7 +389,19 @@ fn body_failure(status: i32) -> BodyFailure {
     }
 }
 
-impl Transport for ApacheTransport {
+impl ApacheTransport<'static> {
+    /// A transport for the WSGI core, which needs a 'static one (it sits behind Python objects).
+    ///
+    /// # Safety
+    /// The transport must not be used once `request`'s hook call has returned (the WSGI core
+    /// drops it at the end of run_request, or in FinishLater::send within the hook).
+    pub unsafe fn detached(request: Request<'_>, enable_sendfile: bool) -> ApacheTransport<'static> {
+        // SAFETY: the caller keeps every use of the transport within the request's lifetime.
+        ApacheTransport::new(unsafe { Request::from_raw(request.raw()) }, enable_sendfile)
+    }
+}
+
+impl Transport for ApacheTransport<'_> {
     fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, String> {
         let r = self.request.raw();
         if !self.body_asked {
@@ -439,7 +456,7 @@ impl Transport for ApacheTransport {
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), ClientGone> {
-        let pool = self.request.pool();
+        let pool = self.request.pool().raw();
         // The application closes its file when the response ends; Apache may still be sending
         // (event MPM write completion), so the bucket gets its own descriptor, closed with the
         // request pool (destroyed only after the response is written).

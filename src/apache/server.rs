@@ -1,8 +1,52 @@
 //! Process-wide facts from Apache: MPM limits, server version, loaded modules.
 
 use super::ffi;
-use super::module::module_ptr;
-use super::pool::{cstr_opt, cstring};
+use super::log::{self, Level};
+use super::pool::{Pool, cstr_opt, cstring};
+use super::slots::module_ptr;
+use std::marker::PhantomData;
+
+/// A server_rec (the main server or a virtual host), valid for 'a. Read-only once the
+/// configuration is loaded, so any thread may use it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Server<'a> {
+    s: *mut ffi::server_rec,
+    _life: PhantomData<&'a ffi::server_rec>,
+}
+
+// SAFETY: a server_rec is not written after configuration; logging against one is thread-safe.
+unsafe impl Send for Server<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for Server<'_> {}
+
+impl<'a> Server<'a> {
+    /// # Safety
+    /// `s` must be a server_rec Apache handed us (or reachable from one), alive for 'a.
+    pub unsafe fn from_raw(s: *mut ffi::server_rec) -> Server<'a> {
+        Server { s, _life: PhantomData }
+    }
+
+    pub fn raw(self) -> *mut ffi::server_rec {
+        self.s
+    }
+
+    /// Logs against this server (startup, child lifecycle).
+    pub fn log(self, level: Level, msg: &str) {
+        log::server(level, self.s, msg);
+    }
+
+    /// This server and every virtual host after it (from the main server: all of them).
+    pub fn and_following(self) -> Vec<Server<'a>> {
+        let mut out = Vec::new();
+        let mut s = self.s;
+        while !s.is_null() {
+            out.push(Server { s, _life: PhantomData });
+            // SAFETY: server_rec.next links Apache's server list, fixed after config load.
+            s = unsafe { (*s).next };
+        }
+        out
+    }
+}
 
 fn mpm_query(what: i32) -> i64 {
     let mut value: i32 = 0;
@@ -30,14 +74,15 @@ pub fn server_version() -> (i64, i64, i64) {
 
 pub fn server_description() -> String {
     // SAFETY: returns a static string owned by Apache.
-    cstr_opt(unsafe { ffi::ap_get_server_description() }).unwrap_or("Apache").to_string()
+    // SAFETY: the description is a static string of the server, set at startup.
+    unsafe { cstr_opt(ffi::ap_get_server_description()) }.unwrap_or("Apache").to_string()
 }
 
 /// Adds "mod_wsgi_rs/x.y Python/3.z" to the Server header and SERVER_SOFTWARE.
-pub fn add_version_component(pconf: *mut ffi::apr_pool_t, component: &str) {
+pub fn add_version_component(pconf: Pool<'_>, component: &str) {
     let c = super::pool::pstrdup(pconf, component);
     // SAFETY: the string lives in pconf, as Apache requires for version components.
-    unsafe { ffi::ap_add_version_component(pconf, c) };
+    unsafe { ffi::ap_add_version_component(pconf.raw(), c) };
 }
 
 /// Another module named mod_wsgi.c (the original mod_wsgi, compiled in or loaded under a
@@ -69,18 +114,6 @@ pub fn is_final_config_pass() -> bool {
     unsafe { ffi::ap_state_query(ffi::AP_SQ_MAIN_STATE) == ffi::AP_SQ_MS_CREATE_CONFIG }
 }
 
-/// The main server and every virtual host.
-pub fn all_servers(main: *mut ffi::server_rec) -> Vec<*mut ffi::server_rec> {
-    let mut out = Vec::new();
-    let mut s = main;
-    while !s.is_null() {
-        out.push(s);
-        // SAFETY: server_rec.next links Apache's server list, fixed after config load.
-        s = unsafe { (*s).next };
-    }
-    out
-}
-
 /// The `User`/`Group` Apache's children run as (uid, gid), and the user's name.
 pub fn apache_user() -> (u32, u32, String) {
     // SAFETY: ap_unixd_config is filled by mod_unixd while reading the config; read-only after.
@@ -97,8 +130,8 @@ pub fn close_apache_listeners() {
 }
 
 /// Shows `title` for this process in `ps` (display-name), over Apache's argv.
-pub fn set_process_title(s: *mut ffi::server_rec, title: &str) {
-    let (argv, len) = argv_area(s);
+pub fn set_process_title(s: Server<'_>, title: &str) {
+    let (argv, len) = argv_area(s.raw());
     // SAFETY: argv_area is this (forked daemon) process's own argv, which nothing reads any more.
     unsafe { crate::sys::process::set_process_title(argv, len, title) };
 }
@@ -120,10 +153,10 @@ fn argv_area(s: *mut ffi::server_rec) -> (*mut u8, usize) {
 }
 
 /// `DefaultRuntimeDir`-relative path (mod_wsgi's default socket prefix is `<runtime>/wsgi`).
-pub fn runtime_dir_relative(pool: *mut ffi::apr_pool_t, name: &str) -> String {
+pub fn runtime_dir_relative(pool: Pool<'_>, name: &str) -> String {
     let n = super::pool::cstring(name);
-    // SAFETY: allocates the result in `pool`.
-    cstr_opt(unsafe { ffi::ap_runtime_dir_relative(pool, n.as_ptr()) }).unwrap_or(name).to_string()
+    // SAFETY: allocates the result in a live pool; read before the pool can go.
+    unsafe { cstr_opt(ffi::ap_runtime_dir_relative(pool.raw(), n.as_ptr())) }.unwrap_or(name).to_string()
 }
 
 /// How many times Apache has (re)loaded its configuration.
@@ -161,11 +194,11 @@ unsafe extern "C" fn other_child_event(reason: i32, data: *mut std::ffi::c_void,
 /// Registers `pid` with Apache's monitoring of "other children": the MPM reports its death
 /// (about once a second) and tells us first thing when Apache restarts or stops, while it
 /// still waits for its own children. Returns a handle for `unwatch_other_child`.
-pub fn watch_other_child(pool: *mut ffi::apr_pool_t, pid: i32, key: usize, on_event: fn(OtherChildEvent, usize)) -> usize {
+pub fn watch_other_child(pool: Pool<'_>, pid: i32, key: usize, on_event: fn(OtherChildEvent, usize)) -> usize {
     let proc_ = ffi::apr_proc_t { pid, in_: std::ptr::null_mut(), out: std::ptr::null_mut(), err: std::ptr::null_mut() };
     let w = super::pool::pool_box(pool, Watched { proc_, key, on_event });
     // SAFETY: `w` (and the apr_proc_t inside) lives in `pool`, the same pool APR registers the entry in, so it outlives the registration.
-    unsafe { ffi::apr_proc_other_child_register(&mut (*w).proc_, Some(other_child_event), w as *mut std::ffi::c_void, std::ptr::null_mut(), pool) };
+    unsafe { ffi::apr_proc_other_child_register(&mut (*w).proc_, Some(other_child_event), w as *mut std::ffi::c_void, std::ptr::null_mut(), pool.raw()) };
     w as usize
 }
 

@@ -3,6 +3,7 @@
 //! vectors.
 
 pub mod alias;
+pub mod proxies;
 pub mod daemon;
 pub mod groups;
 pub mod table;
@@ -39,13 +40,20 @@ pub struct AliasOptions {
     pub pass_authorization: Option<bool>,
 }
 
-#[derive(Debug)]
+/// A compiled WSGIScriptAliasMatch pattern. The apache layer compiles it with Apache's regex
+/// engine (so it means what it means in AliasMatch); config only keeps it.
+pub trait UriPattern: Send + Sync + std::fmt::Debug {
+    /// `target` with $1..$9 filled in from a match of `uri`, followed by the part of the URI
+    /// after the match (which the directory walk turns into PATH_INFO); None if no match.
+    fn substitute(&self, uri: &[u8], target: &str) -> Option<Vec<u8>>;
+}
+
+#[derive(Debug, Clone)]
 pub enum AliasMatcher {
     /// WSGIScriptAlias: URL-path prefix, mod_alias rules.
     Prefix(String),
-    /// WSGIScriptAliasMatch: the regex source; `compiled` is the `ap_regex_t` Apache compiled
-    /// from it (owned by the config pool).
-    Regex { source: String, compiled: *const std::ffi::c_void },
+    /// WSGIScriptAliasMatch: the regex source and its compiled form.
+    Regex { source: String, compiled: std::sync::Arc<dyn UriPattern> },
 }
 
 #[derive(Debug)]
@@ -88,7 +96,7 @@ pub struct DirSettings {
     pub ignore_activity: Option<bool>,
     /// WSGITrustedProxyHeaders (header names) and WSGITrustedProxies (peers allowed to set them).
     pub trusted_proxy_headers: Option<Vec<String>>,
-    pub trusted_proxies: Option<Vec<crate::wsgi::proxy::Network>>,
+    pub trusted_proxies: Option<Vec<proxies::Network>>,
     /// WSGIRestrictProcess: the process groups allowed here ("" = embedded).
     pub restrict_process: Option<Vec<String>>,
     /// Overlaid by name: a deeper scope's definition replaces the outer one.
@@ -285,7 +293,7 @@ impl ScriptAlias {
     fn duplicate(&self) -> ScriptAlias {
         let matcher = match &self.matcher {
             AliasMatcher::Prefix(p) => AliasMatcher::Prefix(p.clone()),
-            AliasMatcher::Regex { source, compiled } => AliasMatcher::Regex { source: source.clone(), compiled: *compiled },
+            AliasMatcher::Regex { source, compiled } => AliasMatcher::Regex { source: source.clone(), compiled: compiled.clone() },
         };
         ScriptAlias { matcher, target: self.target.clone(), options: self.options.clone(), origin: self.origin.clone() }
     }
@@ -575,7 +583,7 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
                 return Err(usage());
             }
             for w in &words {
-                crate::wsgi::proxy::check_header(w)?;
+                proxies::check_header(w)?;
             }
             dir(&|d| d.trusted_proxy_headers = Some(words.clone()))
         }
@@ -583,7 +591,7 @@ pub fn parse_in(name: &str, raw_args: &str, scope: Scope, in_options_block: bool
             if words.is_empty() {
                 return Err(usage());
             }
-            let nets = words.iter().map(|w| crate::wsgi::proxy::Network::parse(w)).collect::<Result<Vec<_>, _>>()?;
+            let nets = words.iter().map(|w| proxies::Network::parse(w)).collect::<Result<Vec<_>, _>>()?;
             dir(&|d| d.trusted_proxies = Some(nets.clone()))
         }
         "WSGIIgnoreActivity" => {

@@ -6,9 +6,9 @@ use super::keepalive;
 use super::pools::Target;
 use super::wire::{self, BodyFailure, Decoder, Frame, Limits, Outcome, Pairs, Piece, RejectReason, RequestFlags, RequestHead};
 use crate::apache::bucket::BucketBuffer;
-use crate::apache::ffi;
 use crate::apache::log::Level;
-use crate::apache::request::{ApacheTransport, Request};
+use crate::apache::request::ApacheTransport;
+use crate::apache::{Request, Status};
 use crate::sys::socket;
 use crate::wsgi::latin1;
 use crate::wsgi::transport::Transport;
@@ -35,9 +35,9 @@ pub struct Proxied<'a> {
 const COALESCE: usize = 64 * 1024;
 
 enum Relay {
-    Done(i32),
+    Done(Status),
     /// Done, and the connection can carry the next request.
-    Reusable(i32),
+    Reusable(Status),
     /// The daemon could not take the request (restarting); nothing was consumed.
     Retry,
     /// A kept connection ended before any process took the request: send it on a new one.
@@ -50,14 +50,14 @@ fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
-pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
+pub fn proxy(r: Request<'_>, target: &Target, p: &Proxied<'_>) -> Status {
     let g = &target.group;
     let mut environ = Pairs::with_capacity(p.vars.len() + 4, 4096);
     let extra: [(&[u8], &[u8]); 2] = [(b"mod_wsgi.x-script", p.script.as_bytes()), (b"mod_wsgi.x-application-group", p.application_group.as_bytes())];
     for (k, v) in p.vars.iter().copied().chain(extra) {
         if environ.push(k, v).is_err() {
             r.log(Level::Error, "Request too large to pass to the daemon process");
-            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+            return Status::INTERNAL_SERVER_ERROR;
         }
     }
     if p.https {
@@ -78,7 +78,7 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
     // The receive timeout of a kept connection: short enough for the wait for acceptance
     // (connect-timeout); after it, time-outs in a row add up to socket-timeout.
     let wait_step = Duration::from_secs_f64(g.connect_timeout.max(0.1)).min(io_timeout);
-    let mut transport = ApacheTransport::new(r, p.enable_sendfile);
+    let transport = &mut ApacheTransport::new(r, p.enable_sendfile);
     if g.response_socket_timeout > 0.0 {
         r.set_client_write_timeout(Duration::from_secs_f64(g.response_socket_timeout));
     }
@@ -95,7 +95,7 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
             Ok(s) => s,
             Err(e) => {
                 r.log(Level::Error, &format!("Unable to connect to WSGI daemon process '{}' on '{}': {e}", g.name, target.socket_path.display()));
-                return ffi::HTTP_SERVICE_UNAVAILABLE;
+                return Status::SERVICE_UNAVAILABLE;
             }
         };
         // A kept connection still has the timeouts it was given when it was made (the same
@@ -113,13 +113,13 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
                 continue;
             }
             r.log(Level::Error, &format!("Failed to send the request to WSGI daemon process '{}': {e}", g.name));
-            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+            return Status::INTERNAL_SERVER_ERROR;
         }
         let limits = Limits { max_head: if g.header_buffer_size > 0 { g.header_buffer_size } else { Limits::default().max_head }, ..Limits::default() };
         let coalesce = if g.response_buffer_size > 0 { g.response_buffer_size as usize } else { COALESCE };
         let accept_deadline = (!pooled).then_some(connect_deadline);
         let tuning = Tuning { accept_deadline, limits, coalesce, error_override: p.error_override, io_timeout, flush_delay };
-        match relay(r, &stream, &mut transport, &g.name, &tuning, pooled, &mut read_timeout) {
+        match relay(r, &stream, transport, &g.name, &tuning, pooled, &mut read_timeout) {
             Relay::Done(status) => return status,
             Relay::Reusable(status) => {
                 if read_timeout.current != wait_step {
@@ -138,7 +138,7 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
                     "Request for '{}' was running when two processes of WSGI daemon process group '{}' died; not sending it again",
                     latin1::decode(r.uri_bytes()), g.name
                 ));
-                return ffi::HTTP_BAD_GATEWAY;
+                return Status::BAD_GATEWAY;
             }
             Relay::Retry if Instant::now() < connect_deadline && !crate::apache::server::is_stopping() => {
                 use_kept = false;
@@ -147,7 +147,7 @@ pub fn proxy(r: Request, target: &Target, p: &Proxied<'_>) -> i32 {
             }
             Relay::Retry => {
                 r.log(Level::Error, &format!("WSGI daemon process '{}' kept refusing the request (restarting) until connect-timeout", g.name));
-                return ffi::HTTP_SERVICE_UNAVAILABLE;
+                return Status::SERVICE_UNAVAILABLE;
             }
         }
     }
@@ -215,7 +215,7 @@ impl ReadTimeout {
 const HEAD_READ: usize = 16 * 1024;
 
 /// Relays one request on `stream`; `pooled` when the connection was kept from an earlier one.
-fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name: &str, t: &Tuning, pooled: bool, timeout: &mut ReadTimeout) -> Relay {
+fn relay(r: Request<'_>, stream: &UnixStream, transport: &mut ApacheTransport<'_>, name: &str, t: &Tuning, pooled: bool, timeout: &mut ReadTimeout) -> Relay {
     let (coalesce, error_override, io_timeout) = (t.coalesce, t.error_override, t.io_timeout);
     let mut accepted = false;
     let mut decoder = Decoder::with_limits(t.limits);
@@ -269,14 +269,14 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     if redirect.is_some() {
                         pending = None;
                     } else if out.spare_len() == 0 && transport.send_buffer(pending.take().expect("filled above"), false).is_err() {
-                        return Relay::Done(ffi::OK);
+                        return Relay::Done(Status::OK);
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && timeout.wait_on(stream, io_timeout) => {}
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
-                    return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
+                    return finish_failed(transport, head_sent, Status::GATEWAY_TIME_OUT);
                 }
                 Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, &e.to_string()),
             }
@@ -292,7 +292,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     let out = pending.get_or_insert_with(|| transport.buffer(coalesce));
                     data = &data[out.extend_from_slice(data)..];
                     if out.spare_len() == 0 && transport.send_buffer(pending.take().expect("filled above"), false).is_err() {
-                        return Relay::Done(ffi::OK);
+                        return Relay::Done(Status::OK);
                     }
                 }
                 continue;
@@ -314,7 +314,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && !accepted => {
                         if crate::apache::server::is_stopping() {
                             r.log(Level::Info, &format!("Apache is stopping: the request for WSGI daemon process '{name}' was not taken by any process"));
-                            return Relay::Done(ffi::HTTP_SERVICE_UNAVAILABLE);
+                            return Relay::Done(Status::SERVICE_UNAVAILABLE);
                         }
                         if let Some(step) = t.accept_deadline.map(|d| d.saturating_duration_since(Instant::now())).filter(|d| !d.is_zero()) {
                             let step = step.min(ACCEPT_WAIT_STEP);
@@ -325,19 +325,19 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                             continue;
                         }
                         r.log(Level::Error, &format!("No process of WSGI daemon process group '{name}' took the request within connect-timeout (is the pool able to start? see its log lines)"));
-                        return Relay::Done(ffi::HTTP_SERVICE_UNAVAILABLE);
+                        return Relay::Done(Status::SERVICE_UNAVAILABLE);
                     }
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && timeout.wait_on(stream, io_timeout) => continue,
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
-                        return finish_failed(transport, head_sent, ffi::HTTP_GATEWAY_TIME_OUT);
+                        return finish_failed(transport, head_sent, Status::GATEWAY_TIME_OUT);
                     }
                     Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, &e.to_string()),
                 }
             }
             Err(e) => {
                 r.log(Level::Error, &format!("Bad response from WSGI daemon process '{name}': {e}"));
-                return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
+                return finish_failed(transport, head_sent, Status::BAD_GATEWAY);
             }
         };
         if !accepted {
@@ -345,7 +345,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             // only be left over from an earlier request on this connection.
             if !matches!(frame, Frame::Pong) {
                 r.log(Level::Error, &format!("WSGI daemon process '{name}' sent {:?} before taking the request", frame.kind()));
-                return Relay::Done(ffi::HTTP_BAD_GATEWAY);
+                return Relay::Done(Status::BAD_GATEWAY);
             }
             accepted = true;
             // The wait for acceptance is over: the socket-timeout wait starts now.
@@ -364,7 +364,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                 let (status, line, headers) = h.into_parts();
                 if error_override && status >= 400 {
                     // Apache's ErrorDocument answers; the daemon sees the connection close.
-                    return Relay::Done(status as i32);
+                    return Relay::Done(Status::from_apache(status as i32));
                 }
                 let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (latin1::decode(k), latin1::decode(v))).collect();
                 let location = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.clone());
@@ -380,7 +380,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             }
             Frame::End(Outcome::Complete) if redirect.is_some() => {
                 r.internal_redirect(redirect.as_deref().unwrap_or("/"));
-                return Relay::Done(ffi::OK);
+                return Relay::Done(Status::OK);
             }
             Frame::Flush => {
                 // More data arriving within response-flush-delay goes out with this flush.
@@ -396,21 +396,21 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                     (false, None) => transport.send(&[], true),
                 };
                 if sent.is_err() {
-                    return Relay::Done(ffi::OK);
+                    return Relay::Done(Status::OK);
                 }
             }
             Frame::SendFile { offset, length } => {
                 let Some(fd) = fds.pop_front() else {
                     r.log(Level::Error, &format!("WSGI daemon process '{name}' sent a file without its descriptor"));
-                    return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
+                    return finish_failed(transport, head_sent, Status::BAD_GATEWAY);
                 };
                 if let Some(out) = pending.take() {
                     if transport.send_buffer(out, false).is_err() {
-                        return Relay::Done(ffi::OK);
+                        return Relay::Done(Status::OK);
                     }
                 }
                 if transport.send_file(fd.as_raw_fd(), offset, length).is_err() {
-                    return Relay::Done(ffi::OK);
+                    return Relay::Done(Status::OK);
                 }
             }
             Frame::End(Outcome::Complete) => {
@@ -423,21 +423,21 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
                 // stopped at CONTENT_LENGTH); a daemon that closed shows as a stale connection
                 // next time, and that request goes out again on a new one.
                 let clean = (!consumed || body_end_sent) && fds.is_empty() && decoder.buffered() == 0;
-                return if clean { Relay::Reusable(ffi::OK) } else { Relay::Done(ffi::OK) };
+                return if clean { Relay::Reusable(Status::OK) } else { Relay::Done(Status::OK) };
             }
             Frame::End(Outcome::Aborted) => {
                 if let Some(out) = pending.take() {
                     let _ = transport.send_buffer(out, false);
                 }
                 transport.abort();
-                return Relay::Done(ffi::OK);
+                return Relay::Done(Status::OK);
             }
-            Frame::End(Outcome::Failed) => return finish_failed(transport, head_sent, ffi::HTTP_INTERNAL_SERVER_ERROR),
-            Frame::End(Outcome::NotFound) => return finish_failed(transport, head_sent, ffi::HTTP_NOT_FOUND),
+            Frame::End(Outcome::Failed) => return finish_failed(transport, head_sent, Status::INTERNAL_SERVER_ERROR),
+            Frame::End(Outcome::NotFound) => return finish_failed(transport, head_sent, Status::NOT_FOUND),
             Frame::Rejected(RejectReason::Restarting) if !consumed && !head_sent => return Relay::Retry,
             Frame::Rejected(RejectReason::QueueTimeout) if !head_sent => {
                 r.log(Level::Error, &format!("Queue timeout expired for WSGI daemon process '{name}'"));
-                return Relay::Done(ffi::HTTP_GATEWAY_TIME_OUT);
+                return Relay::Done(Status::GATEWAY_TIME_OUT);
             }
             Frame::Ping => {
                 let mut out = Vec::new();
@@ -446,7 +446,7 @@ fn relay(r: Request, stream: &UnixStream, transport: &mut ApacheTransport, name:
             }
             other => {
                 r.log(Level::Error, &format!("Unexpected {:?} frame from WSGI daemon process '{name}'", other.kind()));
-                return finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY);
+                return finish_failed(transport, head_sent, Status::BAD_GATEWAY);
             }
         }
     }
@@ -469,7 +469,7 @@ struct Forwarded {
 /// Reads the next piece of the request body (up to `credit` bytes) into `frames` as a `Body`
 /// frame, followed by `BodyEnd` when the body is complete. Blocks for the first bytes, then
 /// takes only what has already arrived, so a slowly sent body still flows piece by piece.
-fn forward_body(transport: &mut ApacheTransport, credit: usize, frames: &mut Vec<u8>) -> Forwarded {
+fn forward_body(transport: &mut ApacheTransport<'_>, credit: usize, frames: &mut Vec<u8>) -> Forwarded {
     let room = credit.min(BODY_PIECE);
     // Sized once per request, reused for every piece.
     frames.resize(frames.len().max(wire::HEADER_LEN + BODY_PIECE + wire::HEADER_LEN), 0);
@@ -504,7 +504,7 @@ fn forward_body(transport: &mut ApacheTransport, credit: usize, frames: &mut Vec
 /// The daemon went away mid-request (crash, kill -9). Before anything was consumed or sent,
 /// a retry reaches another (or the restarted) process; otherwise the client must see failure.
 #[allow(clippy::too_many_arguments)]
-fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sent: bool, consumed: bool, pooled: bool, accepted: bool, why: &str) -> Relay {
+fn daemon_gone(r: Request<'_>, transport: &mut ApacheTransport<'_>, name: &str, head_sent: bool, consumed: bool, pooled: bool, accepted: bool, why: &str) -> Relay {
     if pooled && !accepted {
         return Relay::Stale;
     }
@@ -517,13 +517,13 @@ fn daemon_gone(r: Request, transport: &mut ApacheTransport, name: &str, head_sen
         return if accepted { Relay::Died } else { Relay::Retry };
     }
     r.log(Level::Error, &format!("WSGI daemon process '{name}' {why} before the response was complete"));
-    finish_failed(transport, head_sent, ffi::HTTP_BAD_GATEWAY)
+    finish_failed(transport, head_sent, Status::BAD_GATEWAY)
 }
 
-fn finish_failed(transport: &mut ApacheTransport, head_sent: bool, status: i32) -> Relay {
+fn finish_failed(transport: &mut ApacheTransport<'_>, head_sent: bool, status: Status) -> Relay {
     if head_sent {
         transport.abort();
-        Relay::Done(ffi::OK)
+        Relay::Done(Status::OK)
     } else {
         Relay::Done(status)
     }

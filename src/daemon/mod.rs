@@ -8,6 +8,8 @@
 //! An Apache child proxies a request over the socket with our own framed protocol (`wire`),
 //! and keeps the connection for its next request to the pool (`keepalive`).
 
+#![forbid(unsafe_code)]
+
 pub mod accounts;
 pub mod client;
 pub mod keepalive;

@@ -4,10 +4,10 @@
 
 use super::supervisor;
 use super::wire::SECRET_LEN;
-use crate::apache::ffi;
-use crate::apache::log::{self, Level};
-use crate::apache::module::server_config_of;
+use crate::apache::log::Level;
 use crate::apache::server;
+use crate::apache::slots::server_config_of;
+use crate::apache::{Pool as AprPool, Server};
 use crate::config::daemon::DaemonGroup;
 use crate::sys::process::{self, Forked, Pid};
 use crate::sys::socket;
@@ -32,8 +32,13 @@ pub struct Pool {
 /// Set once Apache has begun restarting or stopping: a supervisor that dies then is not
 /// replaced.
 static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-static MAIN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static PCONF: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The parent's main server and configuration pool, while the pools run (set by start,
+/// which Apache calls again for each configuration generation).
+static PARENT: Mutex<Option<(Server<'static>, AprPool<'static>)>> = Mutex::new(None);
+
+fn parent() -> Option<(Server<'static>, AprPool<'static>)> {
+    *PARENT.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 static POOLS: Mutex<Vec<Pool>> = Mutex::new(Vec::new());
 
@@ -65,7 +70,9 @@ pub fn with_pool<R>(name: &str, f: impl FnOnce(&Pool) -> R) -> Option<R> {
 }
 
 /// In the Apache parent, once per (re)start: sockets and supervisors for every pool.
-pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<(), String> {
+/// `pconf` and `main` are the parent's configuration pool and main server: they last until
+/// pconf is cleared, when `stop` (registered on it here) ends the pools.
+pub fn start(pconf: AprPool<'static>, main: Server<'static>) -> Result<(), String> {
     let prefix = server_config_of(main)
         .socket_prefix
         .clone()
@@ -74,7 +81,7 @@ pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<
     let generation = server::config_generation();
     let mut created = Vec::new();
     let mut index = 0;
-    for s in server::all_servers(main) {
+    for s in main.and_following() {
         let defined_in_vhost = s != main;
         for group in server_config_of(s).daemons.clone() {
             index += 1;
@@ -106,7 +113,7 @@ pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<
             let mut secret = [0u8; SECRET_LEN];
             socket::random_bytes(&mut secret).map_err(|e| format!("reading /dev/urandom: {e}"))?;
             let listener = listener.into_raw_fd();
-            created.push(Pool { group, socket_path, listener, secret, server: s as usize, defined_in_vhost, supervisor: None, watch: None });
+            created.push(Pool { group, socket_path, listener, secret, server: s.raw() as usize, defined_in_vhost, supervisor: None, watch: None });
         }
     }
     if created.is_empty() {
@@ -114,25 +121,23 @@ pub fn start(pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<
     }
     *POOLS.lock().unwrap_or_else(|e| e.into_inner()) = created;
     STOPPING.store(false, std::sync::atomic::Ordering::Release);
-    MAIN.store(main as usize, std::sync::atomic::Ordering::Release);
-    PCONF.store(pconf as usize, std::sync::atomic::Ordering::Release);
+    *PARENT.lock().unwrap_or_else(|e| e.into_inner()) = Some((main, pconf));
     let names: Vec<String> = POOLS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|p| p.group.name.clone()).collect();
     for (index, name) in names.iter().enumerate() {
         spawn_supervisor(index, name)?;
     }
-    log::server(Level::Info, main, &format!("mod_wsgi: started {} daemon process group(s)", index));
+    main.log(Level::Info, &format!("mod_wsgi: started {} daemon process group(s)", index));
     crate::apache::pool::on_cleanup(pconf, Box::new(stop));
     Ok(())
 }
 
 /// Forks the supervisor of pool `index` and has Apache's MPM watch it.
 fn spawn_supervisor(index: usize, name: &str) -> Result<(), String> {
-    let main = MAIN.load(std::sync::atomic::Ordering::Acquire) as *mut ffi::server_rec;
+    let Some((main, pconf)) = parent() else { return Ok(()) };
     let apache = process::pid();
     match process::fork() {
         Ok(Forked::Child) => supervisor::run(name, main, apache),
         Ok(Forked::Parent(pid)) => {
-            let pconf = PCONF.load(std::sync::atomic::Ordering::Acquire) as *mut ffi::apr_pool_t;
             let watch = server::watch_other_child(pconf, pid, index, on_supervisor_event);
             let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(p) = pools.get_mut(index) {
@@ -149,7 +154,7 @@ fn spawn_supervisor(index: usize, name: &str) -> Result<(), String> {
 /// with it); when Apache restarts or stops, pools are told to stop at once, while Apache is
 /// still waiting for its children (a child proxying to a daemon is then released).
 fn on_supervisor_event(event: server::OtherChildEvent, index: usize) {
-    let main = MAIN.load(std::sync::atomic::Ordering::Acquire) as *mut ffi::server_rec;
+    let Some((main, _)) = parent() else { return };
     match event {
         server::OtherChildEvent::Stopping => {
             STOPPING.store(true, std::sync::atomic::Ordering::Release);
@@ -168,9 +173,9 @@ fn on_supervisor_event(event: server::OtherChildEvent, index: usize) {
             if let Some(w) = watch {
                 server::unwatch_other_child(w);
             }
-            log::server(Level::Error, main, &format!("mod_wsgi: the supervisor of daemon process group '{name}' died; starting it again"));
+            main.log(Level::Error, &format!("mod_wsgi: the supervisor of daemon process group '{name}' died; starting it again"));
             if let Err(e) = spawn_supervisor(index, &name) {
-                log::server(Level::Error, main, &e);
+                main.log(Level::Error, &e);
             }
         }
         _ => {}

@@ -4,8 +4,8 @@
 //! workers become ready. It never runs Python.
 
 use super::{pools, worker};
-use crate::apache::ffi;
-use crate::apache::log::{self, Level};
+use crate::apache::Server;
+use crate::apache::log::Level;
 use crate::apache::server;
 use crate::sys::process::{self, Exit, Forked, Pid};
 use crate::sys::socket;
@@ -26,7 +26,7 @@ struct Supervisor {
     name: String,
     processes: usize,
     shutdown_timeout: Duration,
-    main: *mut ffi::server_rec,
+    main: Server<'static>,
     control_write: OwnedFd,
     workers: Vec<Worker>,
     generation: u64,
@@ -37,7 +37,7 @@ struct Supervisor {
 
 const SIGNALS: [i32; 5] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGCHLD];
 
-pub fn run(name: &str, main: *mut ffi::server_rec, apache: Pid) -> ! {
+pub fn run(name: &str, main: Server<'static>, apache: Pid) -> ! {
     process::reset_signal_handlers(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCHLD, libc::SIGPIPE, libc::SIGWINCH]);
     process::block_signals(&SIGNALS);
     // If Apache's parent is killed outright, the pool goes with it instead of lingering.
@@ -51,7 +51,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec, apache: Pid) -> ! {
     let (control_read, control_write) = match socket::pipe() {
         Ok(p) => p,
         Err(e) => {
-            log::server(Level::Error, main, &format!("mod_wsgi: supervisor of '{name}' cannot create its pipe: {e}"));
+            main.log(Level::Error, &format!("mod_wsgi: supervisor of '{name}' cannot create its pipe: {e}"));
             process::exit_now(1)
         }
     };
@@ -121,7 +121,7 @@ impl Supervisor {
                 self.workers.push(Worker { pid, generation, started: Instant::now(), ready: false, retiring: false });
             }
             Err(e) => {
-                log::server(Level::Error, self.main, &format!("mod_wsgi: cannot fork a daemon process for '{}': {e}", self.name));
+                self.main.log(Level::Error, &format!("mod_wsgi: cannot fork a daemon process for '{}': {e}", self.name));
                 self.next_spawn = Instant::now() + Duration::from_secs(1);
             }
         }
@@ -159,7 +159,7 @@ impl Supervisor {
 
     /// New generation: the old workers keep serving until the new ones are ready.
     fn start_generation(&mut self, why: &str) {
-        log::server(Level::Info, self.main, &format!("mod_wsgi: restarting daemon process group '{}' ({why})", self.name));
+        self.main.log(Level::Info, &format!("mod_wsgi: restarting daemon process group '{}' ({why})", self.name));
         self.generation += 1;
         self.next_spawn = Instant::now();
     }
@@ -192,13 +192,10 @@ impl Supervisor {
                 self.quick_deaths += 1;
                 let delay = Duration::from_millis(250u64 << self.quick_deaths.min(6));
                 self.next_spawn = Instant::now() + delay;
-                log::server(
-                    Level::Error,
-                    self.main,
-                    &format!("mod_wsgi: daemon process '{}' (pid {pid}) {how} during start-up; next start in {:.1}s", self.name, delay.as_secs_f64()),
+                self.main.log(Level::Error, &format!("mod_wsgi: daemon process '{}' (pid {pid}) {how} during start-up; next start in {:.1}s", self.name, delay.as_secs_f64()),
                 );
             } else {
-                log::server(Level::Error, self.main, &format!("mod_wsgi: daemon process '{}' (pid {pid}) {how}; starting a replacement", self.name));
+                self.main.log(Level::Error, &format!("mod_wsgi: daemon process '{}' (pid {pid}) {how}; starting a replacement", self.name));
             }
         }
     }

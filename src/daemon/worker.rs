@@ -9,28 +9,31 @@ use super::pools;
 use super::transport::{Connection, DaemonTransport};
 use super::watch::{self, Active, Verdict, Watch};
 use super::wire::{Frame, Outcome, RejectReason, RequestHead};
-use crate::apache::ffi;
-use crate::apache::log::{self, Level};
-use crate::apache::module::server_config_of;
+use crate::apache::Server;
+use crate::apache::log::Level;
 use crate::apache::server;
+use crate::apache::slots::server_config_of;
 use crate::config::daemon::DaemonGroup;
-use crate::python::exceptions::{self, OrRaise};
-use crate::python::interp;
-use crate::python::{gil, script};
+use crate::host::python;
+use crate::host::serve::{AppRequest, Served, Site, file_mtime_us, serve_app};
+use crate::python::exceptions::{OrRaise, PyRes};
+use crate::python::gil;
+use crate::python::interp::{self, Interpreter};
 use crate::sys::poller::Poller;
 use crate::sys::process;
 use crate::sys::socket;
 use crate::wsgi::environ;
-use crate::wsgi::run::{self, Outcome as RunOutcome};
+use crate::wsgi::run::Outcome as RunOutcome;
 use crate::wsgi::transport::LogLevel;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Shared {
@@ -55,28 +58,17 @@ struct Shared {
 /// The listening socket's epoll token; a connection's is its descriptor.
 const LISTENER: u64 = u64::MAX;
 
-static MAIN_SERVER: OnceLock<usize> = OnceLock::new();
-
-fn main_server() -> *mut ffi::server_rec {
-    MAIN_SERVER.get().copied().unwrap_or(0) as *mut ffi::server_rec
-}
-
+/// A line for this process's error log (no request: the caller adds `[remote ...]`).
 fn log_line(level: LogLevel, line: &str) {
-    let level = match level {
-        LogLevel::Error => Level::Error,
-        LogLevel::Warning => Level::Warning,
-        LogLevel::Info => Level::Info,
-        LogLevel::Debug => Level::Debug,
-    };
-    log::server(level, main_server(), line);
+    python::log_to_server(level, line);
 }
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: process::Pid) -> ! {
-    let _ = MAIN_SERVER.set(main as usize);
+pub fn run(name: &str, main: Server<'static>, control: RawFd, supervisor: process::Pid) -> ! {
+    python::set_main_server(main);
     process::reset_signal_handlers(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCHLD, libc::SIGWINCH]);
     // A write to an Apache child that went away must fail, not kill the process.
     process::ignore_sigpipe();
@@ -87,7 +79,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
     };
     let pid = process::pid();
     if let Err(e) = set_up_process(&group, main) {
-        log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot start: {e}"));
+        main.log(Level::Error, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot start: {e}"));
         process::exit_now(1);
     }
     // After the switch of user, which clears it: a worker never outlives its supervisor.
@@ -98,11 +90,11 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
     let poller = match Poller::new().and_then(|p| p.watch(listener, LISTENER).map(|_| p)) {
         Ok(p) => p,
         Err(e) => {
-            log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot watch its socket: {e}"));
+            main.log(Level::Error, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot watch its socket: {e}"));
             process::exit_now(1);
         }
     };
-    if !crate::lifecycle::start_daemon_python(main, &group) {
+    if !python::start_daemon_python(main, &group) {
         process::exit_now(1);
     }
     let shared = Arc::new(Shared {
@@ -134,7 +126,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         }
         match builder.spawn(move || work_loop(&shared)) {
             Ok(h) => handles.push(h),
-            Err(e) => log::server(Level::Error, main, &format!("mod_wsgi: daemon process '{name}': cannot start a thread: {e}")),
+            Err(e) => main.log(Level::Error, &format!("mod_wsgi: daemon process '{name}': cannot start a thread: {e}")),
         }
     }
     if shared.group.deadlock_timeout > 0.0 {
@@ -150,7 +142,7 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         });
     }
     tell_supervisor(&shared, "ready");
-    log::server(Level::Info, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) ready with {threads} threads"));
+    main.log(Level::Info, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) ready with {threads} threads"));
     let started = Instant::now();
     let (timeout, reason) = loop {
         let g = &shared.group;
@@ -196,18 +188,18 @@ pub fn run(name: &str, main: *mut ffi::server_rec, control: RawFd, supervisor: p
         std::thread::sleep(Duration::from_millis(10));
     }
     if shared.busy.load(Ordering::Acquire) > 0 {
-        log::server(Level::Warning, main, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) exits with requests still running ({reason})"));
+        main.log(Level::Warning, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) exits with requests still running ({reason})"));
         process::exit_now(0);
     }
     for h in handles {
         let _ = h.join();
     }
-    crate::lifecycle::stop_python(main, reason);
+    python::stop_python(main, reason);
     process::exit_now(0)
 }
 
 /// Privileges, directory, umask, limits, locale and title, before Python starts.
-fn set_up_process(g: &DaemonGroup, main: *mut ffi::server_rec) -> Result<(), String> {
+fn set_up_process(g: &DaemonGroup, main: Server<'_>) -> Result<(), String> {
     if let Some(title) = g.process_title() {
         server::set_process_title(main, &title);
         process::set_thread_name(&title);
@@ -261,7 +253,7 @@ fn set_up_process(g: &DaemonGroup, main: *mut ffi::server_rec) -> Result<(), Str
         process::set_env("LC_ALL", locale);
     }
     if (g.lang.is_some() || g.locale.is_some()) && !process::apply_locale() {
-        log::server(Level::Warning, main, &format!("mod_wsgi: daemon process '{}': the locale is not installed; using C", g.name));
+        main.log(Level::Warning, &format!("mod_wsgi: daemon process '{}': the locale is not installed; using C", g.name));
     }
     Ok(())
 }
@@ -439,76 +431,48 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
     }
     let Some(glue) = interp.glue() else { return end(conn, Outcome::Failed) };
     let https = env.get(b"HTTPS").is_some_and(environ::https_flag);
+    let vars: Vec<(&[u8], &[u8])> = env.iter().filter(|(k, _)| !k.starts_with(b"mod_wsgi.x-") && *k != b"HTTPS").collect();
+    let context = python::interp_context(&group, Some(&shared.name));
+    let app = AppRequest {
+        script: &path,
+        mtime,
+        callable: &callable,
+        // a changed script restarts the process (above), never reloads in place
+        reloading: false,
+        case_sensitive: shared.case_sensitive,
+        context: &context,
+        vars: &vars,
+        https,
+    };
+    let site = InDaemon { shared, conn, head: &head, accepted_us, remote: &remote, interp, script: &path };
     let mut finish_later = None;
     let outcome = interp::with(interp, |py| {
-        let announce = |event: &script::Loading| {
-            if let script::Loading::Loaded = event {
-                log_line(
-                    LogLevel::Info,
-                    &format!("Loading WSGI script '{path}' into {}.", crate::lifecycle::interp_context(&group, Some(&shared.name))),
-                );
+        let transport = DaemonTransport::new(conn.clone(), head.flags.head_request, remote.clone(), log_line);
+        match serve_app(py, interp, glue, &app, &site, Box::new(transport)) {
+            Served::Ran(result, later) => {
+                finish_later = later;
+                match (result, shared.watch.end()) {
+                    (RunOutcome::Sent, _) => None,
+                    // Interrupted by request-timeout before answering: the client gets 504.
+                    (RunOutcome::Failed, Some(a)) if a.interrupted.is_some() => {
+                        if !a.answered {
+                            watch::answer_timeout(a.conn);
+                        }
+                        Some(Outcome::Complete)
+                    }
+                    (RunOutcome::Failed, _) => Some(Outcome::Failed),
+                }
             }
-        };
-        let module = match script::load(py, interp, glue, &path, mtime, false, shared.case_sensitive, &announce) {
-            Ok(m) => {
-                shared.watch.load_succeeded();
-                m
-            }
-            Err(_) => {
-                log_failure(py, &remote, &format!("Failed to exec Python script file '{path}'"));
+            Served::LoadFailed => {
                 // startup-timeout: a script that keeps failing gets a fresh process.
                 if g.startup_timeout > 0.0 && shared.watch.load_failed().as_secs_f64() >= g.startup_timeout && !shared.draining.swap(true, Ordering::AcqRel) {
                     tell_supervisor(shared, "leaving");
                     stop_accepting(shared);
                 }
-                return Some(Outcome::Failed);
+                Some(Outcome::Failed)
             }
-        };
-        let app = match module.getattr(callable.as_str()) {
-            Ok(app) => app,
-            Err(e) => {
-                exceptions::swallow(py, e);
-                log_line(LogLevel::Error, &format!("{remote}Target WSGI script '{path}' does not contain WSGI application '{callable}'."));
-                return Some(Outcome::NotFound);
-            }
-        };
-        let vars: Vec<(&[u8], &[u8])> =
-            env.iter().filter(|(k, _)| !k.starts_with(b"mod_wsgi.x-") && *k != b"HTTPS").collect();
-        let environ = environ::build(py, glue, &vars, https).and_then(|e| {
-            e.set_item("mod_wsgi.thread_id", gil::thread_index()).or_raise(py)?;
-            e.set_item("mod_wsgi.request_start", head.request_start_us as f64 / 1e6).or_raise(py)?;
-            e.set_item("mod_wsgi.queue_start", head.queue_start_us as f64 / 1e6).or_raise(py)?;
-            e.set_item("mod_wsgi.daemon_start", accepted_us as f64 / 1e6).or_raise(py)?;
-            Ok(e)
-        });
-        let Ok(environ) = environ else {
-            log_failure(py, &remote, "Building the environ failed");
-            return Some(Outcome::Failed);
-        };
-        let transport = DaemonTransport::new(conn.clone(), head.flags.head_request, remote.clone(), log_line);
-        shared.watch.begin(Active {
-            started: Instant::now(),
-            thread: watch::thread_id(),
-            thread_index: gil::thread_index(),
-            interp,
-            script: path.clone(),
-            conn: conn.borrow().stream.as_raw_fd(),
-            interrupted: None,
-            answered: false,
-        });
-        let (result, finish) = run::run_request(py, glue, &app, &environ, Box::new(transport), &path, &crate::lifecycle::interp_context(&group, Some(&shared.name)));
-        finish_later = finish;
-        let watched = shared.watch.end();
-        match (result, watched) {
-            (RunOutcome::Sent, _) => None,
-            // Interrupted by request-timeout before answering: the client gets 504.
-            (RunOutcome::Failed, Some(a)) if a.interrupted.is_some() => {
-                if !a.answered {
-                    watch::answer_timeout(a.conn);
-                }
-                Some(Outcome::Complete)
-            }
-            (RunOutcome::Failed, _) => Some(Outcome::Failed),
+            Served::NoCallable => Some(Outcome::NotFound),
+            Served::Failed => Some(Outcome::Failed),
         }
     });
     if let Some(later) = finish_later {
@@ -523,19 +487,53 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
     }
 }
 
+/// A daemon process's side of serving: lines go to its error log tagged with the client's
+/// address, the environ gets the request's timing, and the request-timeout watch covers the run.
+struct InDaemon<'a> {
+    shared: &'a Shared,
+    conn: &'a Rc<RefCell<Connection>>,
+    head: &'a RequestHead,
+    accepted_us: u64,
+    remote: &'a str,
+    interp: &'static Interpreter,
+    script: &'a str,
+}
+
+impl Site for InDaemon<'_> {
+    fn log(&self, level: LogLevel, msg: &str) {
+        log_line(level, &format!("{}{msg}", self.remote));
+    }
+
+    fn log_for_server(&self, level: LogLevel, msg: &str) {
+        log_line(level, msg);
+    }
+
+    fn add_environ(&self, py: Python<'_>, env: &Bound<'_, PyDict>) -> PyRes<()> {
+        env.set_item("mod_wsgi.request_start", self.head.request_start_us as f64 / 1e6).or_raise(py)?;
+        env.set_item("mod_wsgi.queue_start", self.head.queue_start_us as f64 / 1e6).or_raise(py)?;
+        env.set_item("mod_wsgi.daemon_start", self.accepted_us as f64 / 1e6).or_raise(py)?;
+        Ok(())
+    }
+
+    fn loaded(&self) {
+        self.shared.watch.load_succeeded();
+    }
+
+    fn before_run(&self) {
+        self.shared.watch.begin(Active {
+            started: Instant::now(),
+            thread: watch::thread_id(),
+            thread_index: gil::thread_index(),
+            interp: self.interp,
+            script: self.script.to_string(),
+            conn: self.conn.borrow().stream.as_raw_fd(),
+            interrupted: None,
+            answered: false,
+        });
+    }
+}
+
 fn end(conn: &Rc<RefCell<Connection>>, outcome: Outcome) -> bool {
     conn.borrow_mut().send(&Frame::End(outcome)).is_ok()
 }
 
-fn log_failure(py: Python<'_>, remote: &str, what: &str) {
-    let Some(exc) = exceptions::take_exception(py) else { return };
-    log_line(LogLevel::Error, &format!("{remote}{what}: {}", exceptions::describe(&exc)));
-    for line in exceptions::traceback_lines(py, &exc) {
-        log_line(LogLevel::Error, &format!("{remote}{line}"));
-    }
-}
-
-fn file_mtime_us(path: &str) -> Option<i64> {
-    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
-    Some(modified.duration_since(UNIX_EPOCH).ok()?.as_micros() as i64)
-}

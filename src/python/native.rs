@@ -33,6 +33,11 @@ impl MethodDef {
         }))
     }
 
+    /// The definition of native function `N`.
+    pub const fn of<N: Native>(name: &'static CStr, doc: &'static CStr) -> MethodDef {
+        MethodDef::new(name, trampoline::<N>, doc)
+    }
+
     /// A callable object for this function with `slf` as its first C argument.
     pub fn bind<'py>(&'static self, py: Python<'py>, slf: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         // SAFETY: the definition is 'static; PyCFunction_New returns a new reference or NULL with an exception set; slf is a live object.
@@ -108,19 +113,35 @@ pub unsafe fn dispatch(
     into_return(body(py, slf.as_ref(), &args))
 }
 
-/// Defines the `extern "C"` entry point of a native function whose Rust body is `$body`
-/// (a `NativeBody`), for use in a `MethodDef`.
+/// A native function's Rust body; `trampoline::<Self>` is its `extern "C"` entry point, so
+/// the code defining a native function needs no unsafe.
+pub trait Native {
+    const BODY: NativeBody;
+}
+
+/// The `extern "C"` entry point CPython calls for `N`.
+///
+/// # Safety
+/// Only CPython calls it, through a MethodDef, with the GIL held and its own arguments.
+pub unsafe extern "C" fn trampoline<N: Native>(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this entry point with the GIL held and its own arguments.
+    unsafe { dispatch(slf, args, nargs, kwnames, N::BODY) }
+}
+
+/// Declares `$name` as the native function whose body is `$body` (a `NativeBody`), for
+/// `MethodDef::of::<$name>`.
 #[macro_export]
 macro_rules! native_function {
     ($name:ident => $body:path) => {
-        unsafe extern "C" fn $name(
-            slf: *mut ::pyo3::ffi::PyObject,
-            args: *const *mut ::pyo3::ffi::PyObject,
-            nargs: ::pyo3::ffi::Py_ssize_t,
-            kwnames: *mut ::pyo3::ffi::PyObject,
-        ) -> *mut ::pyo3::ffi::PyObject {
-            // SAFETY: CPython calls this entry point with the GIL held and its own arguments.
-            unsafe { $crate::python::native::dispatch(slf, args, nargs, kwnames, $body) }
+        #[allow(non_camel_case_types)]
+        struct $name;
+        impl $crate::python::native::Native for $name {
+            const BODY: $crate::python::native::NativeBody = $body;
         }
     };
 }

@@ -17,16 +17,16 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-pub static START_RESPONSE: MethodDef = MethodDef::new(c"start_response", start_response_c, c"WSGI start_response(status, headers, exc_info=None)");
-pub static WRITE: MethodDef = MethodDef::new(c"write", write_c, c"Writes response data at once (legacy WSGI write callable).");
-pub static READ: MethodDef = MethodDef::new(c"_read", read_c, c"_read(state, size, exact): request body bytes.");
-pub static LOG: MethodDef = MethodDef::new(c"_log", log_c, c"_log(state, data): wsgi.errors output.");
-pub static PROCESS_LOG: MethodDef = MethodDef::new(c"_process_log", process_log_c, c"_process_log(data): sys.stdout/stderr output.");
-pub static LOG_RECORD: MethodDef = MethodDef::new(c"_log_record", log_record_c, c"_log_record(levelno, text): mod_wsgi.LogHandler output.");
-pub static REQUEST_DATA: MethodDef = MethodDef::new(c"_request_data", request_data_c, c"_request_data(): the current request's dict.");
-pub static REQUEST_STATS: MethodDef = MethodDef::new(c"_request_stats", request_stats_c, c"_request_stats(): what the current request read, wrote and waited for.");
-pub static CURRENT_SCRIPT: MethodDef = MethodDef::new(c"_current_script", current_script_c, c"_current_script(): the script whose request this thread serves, or None.");
-pub static PROCESS_COUNTERS: MethodDef = MethodDef::new(c"_process_counters", process_counters_c, c"_process_counters(): (requests, busy seconds) of this process.");
+pub static START_RESPONSE: MethodDef = MethodDef::of::<start_response_c>(c"start_response", c"WSGI start_response(status, headers, exc_info=None)");
+pub static WRITE: MethodDef = MethodDef::of::<write_c>(c"write", c"Writes response data at once (legacy WSGI write callable).");
+pub static READ: MethodDef = MethodDef::of::<read_c>(c"_read", c"_read(state, size, exact): request body bytes.");
+pub static LOG: MethodDef = MethodDef::of::<log_c>(c"_log", c"_log(state, data): wsgi.errors output.");
+pub static PROCESS_LOG: MethodDef = MethodDef::of::<process_log_c>(c"_process_log", c"_process_log(data): sys.stdout/stderr output.");
+pub static LOG_RECORD: MethodDef = MethodDef::of::<log_record_c>(c"_log_record", c"_log_record(levelno, text): mod_wsgi.LogHandler output.");
+pub static REQUEST_DATA: MethodDef = MethodDef::of::<request_data_c>(c"_request_data", c"_request_data(): the current request's dict.");
+pub static REQUEST_STATS: MethodDef = MethodDef::of::<request_stats_c>(c"_request_stats", c"_request_stats(): what the current request read, wrote and waited for.");
+pub static CURRENT_SCRIPT: MethodDef = MethodDef::of::<current_script_c>(c"_current_script", c"_current_script(): the script whose request this thread serves, or None.");
+pub static PROCESS_COUNTERS: MethodDef = MethodDef::of::<process_counters_c>(c"_process_counters", c"_process_counters(): (requests, busy seconds) of this process.");
 
 /// The natives mod_wsgi.py expects as globals.
 pub fn module_natives() -> [(&'static str, &'static MethodDef); 8] {

@@ -1,6 +1,8 @@
 //! The WSGI core (PEP 3333), Apache-free: environ, start_response and header rules, response
 //! iteration, wsgi.input, wsgi.errors, file_wrapper. Transports implement `transport::Transport`.
 
+#![forbid(unsafe_code)]
+
 pub mod callbacks;
 pub mod environ;
 pub mod headers;

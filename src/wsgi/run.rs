@@ -81,10 +81,10 @@ pub fn run_request(
         let mut st = state.borrow_mut();
         st.flush_log();
         st.release(py);
-        match st.finish_later.take() {
-            Some(last) => Some(FinishLater { transport: std::mem::replace(&mut st.transport, Box::new(Ended)), last }),
-            None => None,
-        }
+        // The transport leaves the state even when the app keeps a reference to it (through
+        // wsgi.input, write...): the request it serves ends with this call or FinishLater.
+        let transport = std::mem::replace(&mut st.transport, Box::new(Ended));
+        st.finish_later.take().map(|last| FinishLater { transport, last })
     };
     set_current(None);
     REQUESTS.fetch_add(1, Ordering::Relaxed);

@@ -1,10 +1,12 @@
 //! The command table Apache parses directives with, and the config vectors
 //! (create/merge) that hold their results. Parsing itself is `crate::config`.
 
-use super::ffi;
-use super::module::{dir_config_from, server_config_mut};
-use super::pool::{cstr_opt, pool_box, pstrdup};
-use crate::config::{self, AliasMatcher, DirSettings, Origin, Parsed, Scope, ScriptAlias, ServerConfig, table};
+use crate::apache::cmd::Cmd;
+use crate::apache::ffi;
+use crate::apache::log::Level;
+use crate::apache::pool::{Pool, cstr_opt, pool_box};
+use crate::apache::slots::{dir_config_from, server_config_mut};
+use crate::config::{self, AliasMatcher, DirSettings, Parsed, Scope, ScriptAlias, ServerConfig, table};
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,60 +93,44 @@ unsafe extern "C" fn handle_directive(
     mconfig: *mut c_void,
     args: *const std::os::raw::c_char,
 ) -> *const std::os::raw::c_char {
-    // SAFETY: Apache passes a valid cmd_parms for the duration of this call.
-    let cmd = unsafe { &*cmd };
-    let spec = &table::DIRECTIVES[cmd.info as usize];
-    let raw = cstr_opt(args).unwrap_or("");
-    // SAFETY: cmd.server is the server_rec being configured.
-    let is_vhost = unsafe { (*cmd.server).is_virtual } != 0;
-    let scope = if !cmd.path.is_null() {
-        Scope::Directory
-    } else if is_vhost {
-        Scope::VirtualHost
-    } else {
-        Scope::Server
-    };
+    // SAFETY: Apache passes a valid cmd_parms and the directive's NUL-terminated arguments, for the duration of this call.
+    let (cmd, raw) = unsafe { (Cmd::from_raw(cmd), cstr_opt(args).unwrap_or("")) };
+    let spec = &table::DIRECTIVES[cmd.info()];
+    let scope = cmd.scope();
     let in_block = IN_OPTIONS_BLOCK.load(Ordering::Relaxed);
     match config::parse_in(spec.name(), raw, scope, in_block).and_then(|parsed| store(cmd, mconfig, scope, in_block, parsed)) {
         Ok(()) => ptr::null(),
-        Err(msg) => pstrdup(cmd.pool, &msg),
+        Err(msg) => cmd.error(&msg),
     }
 }
 
-fn origin_of(cmd: &ffi::cmd_parms) -> Origin {
-    if cmd.directive.is_null() {
-        return Origin::default();
-    }
-    // SAFETY: a non-null cmd->directive is the config tree node being processed.
-    let d = unsafe { &*cmd.directive };
-    Origin { file: cstr_opt(d.filename).unwrap_or("").to_string(), line: d.line_num as u32 }
-}
-
-fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: bool, parsed: Parsed) -> Result<(), String> {
+fn store(cmd: Cmd<'_>, mconfig: *mut c_void, scope: Scope, in_block: bool, parsed: Parsed) -> Result<(), String> {
     // Directives are stored while Apache parses its config, on one thread, and this is the
     // only reference to the server's config while the directive is handled.
     // SAFETY: see above (server_config_mut's contract).
-    let server = unsafe { server_config_mut(cmd.server) };
+    let server = unsafe { server_config_mut(cmd.server().raw()) };
     match parsed {
         Parsed::Alias { is_regex, pattern, target, options } => {
             let matcher = if is_regex {
-                let cpat = super::pool::cstring(&pattern);
-                // SAFETY: ap_pregcomp compiles into cmd->pool, which outlives the config.
-                let re = unsafe { ffi::ap_pregcomp(cmd.pool, cpat.as_ptr(), ffi::AP_REG_EXTENDED as i32) };
-                if re.is_null() {
+                let Some(re) = cmd.compile_regex(&pattern) else {
                     return Err(format!("WSGIScriptAliasMatch: '{pattern}' is not a valid regular expression"));
-                }
-                AliasMatcher::Regex { source: pattern, compiled: re as *const c_void }
+                };
+                AliasMatcher::Regex { source: pattern, compiled: std::sync::Arc::new(re) }
             } else {
                 AliasMatcher::Prefix(pattern)
             };
-            server.aliases.push(ScriptAlias { matcher, target, options, origin: origin_of(cmd) });
+            server.aliases.push(ScriptAlias { matcher, target, options, origin: cmd.origin() });
         }
         Parsed::Dir(d) => {
             if d.uses_hook_scripts() {
                 HOOK_SCRIPTS_USED.store(true, Ordering::Relaxed);
             }
-            let target = if scope == Scope::Directory { dir_config_from(mconfig) } else { &mut server.dir };
+            let target = if scope == Scope::Directory {
+                // SAFETY: in a directory section, mconfig is the DirSettings create_dir_config made for it, and parsing is single-threaded.
+                unsafe { dir_config_from(mconfig) }
+            } else {
+                &mut server.dir
+            };
             target.add_directive(&d);
         }
         Parsed::Python(p) => server.python.apply(p),
@@ -166,43 +152,34 @@ fn store(cmd: &ffi::cmd_parms, mconfig: *mut c_void, scope: Scope, in_block: boo
         Parsed::OptionsBlock(block) => {
             server.options_blocks.push(block);
             IN_OPTIONS_BLOCK.store(true, Ordering::Relaxed);
-            // SAFETY: walks the block's children with the same cmd_parms, as Apache's own containers do; the result is an error string in cmd->pool or NULL.
-            let err = unsafe {
-                let cmd_mut = cmd as *const ffi::cmd_parms as *mut ffi::cmd_parms;
-                ffi::ap_walk_config((*cmd.directive).first_child, cmd_mut, cmd.context)
-            };
+            let walked = cmd.walk_block_body();
             IN_OPTIONS_BLOCK.store(false, Ordering::Relaxed);
-            if let Some(msg) = cstr_opt(err) {
-                return Err(msg.to_string());
-            }
+            walked?;
         }
-        Parsed::Notice(msg) => super::log::server(super::log::Level::Notice, cmd.server, &msg),
-        Parsed::SocketPrefix(prefix) => {
-            let cpre = super::pool::cstring(&prefix);
-            // SAFETY: ap_server_root_relative allocates the result in cmd->pool.
-            let abs = unsafe { ffi::ap_server_root_relative(cmd.pool, cpre.as_ptr()) };
-            server.socket_prefix = Some(cstr_opt(abs).unwrap_or(&prefix).to_string());
-        }
+        Parsed::Notice(msg) => cmd.server().log(Level::Notice, &msg),
+        Parsed::SocketPrefix(prefix) => server.socket_prefix = Some(cmd.server_root_relative(&prefix)),
     }
     Ok(())
 }
 
 pub unsafe extern "C" fn create_server_config(pool: *mut ffi::apr_pool_t, _s: *mut ffi::server_rec) -> *mut c_void {
-    pool_box(pool, ServerConfig::default()) as *mut c_void
+    // SAFETY: Apache passes the live configuration pool.
+    pool_box(unsafe { Pool::from_raw(pool) }, ServerConfig::default()) as *mut c_void
 }
 
 pub unsafe extern "C" fn merge_server_config(pool: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
-    // SAFETY: Apache passes two configs we created in create/merge_server_config.
-    let (base, add) = unsafe { (&*(base as *const ServerConfig), &*(add as *const ServerConfig)) };
+    // SAFETY: Apache passes two configs we created in create/merge_server_config, and the live pool for the merged one.
+    let (base, add, pool) = unsafe { (&*(base as *const ServerConfig), &*(add as *const ServerConfig), Pool::from_raw(pool)) };
     pool_box(pool, ServerConfig::merged(base, add)) as *mut c_void
 }
 
 pub unsafe extern "C" fn create_dir_config(pool: *mut ffi::apr_pool_t, _dir: *mut std::os::raw::c_char) -> *mut c_void {
-    pool_box(pool, DirSettings::default()) as *mut c_void
+    // SAFETY: Apache passes the live configuration pool.
+    pool_box(unsafe { Pool::from_raw(pool) }, DirSettings::default()) as *mut c_void
 }
 
 pub unsafe extern "C" fn merge_dir_config(pool: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
-    // SAFETY: Apache passes two configs we created in create/merge_dir_config.
-    let (base, add) = unsafe { (&*(base as *const DirSettings), &*(add as *const DirSettings)) };
+    // SAFETY: Apache passes two configs we created in create/merge_dir_config, and the live pool for the merged one.
+    let (base, add, pool) = unsafe { (&*(base as *const DirSettings), &*(add as *const DirSettings), Pool::from_raw(pool)) };
     pool_box(pool, DirSettings::merged(base, add)) as *mut c_void
 }

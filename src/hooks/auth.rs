@@ -1,10 +1,10 @@
 //! Apache's side of the Python hooks: the access checker, the `wsgi` authn provider and the
-//! `wsgi-group` authz provider. The decisions are made in `crate::access`.
+//! `wsgi-group` authz provider. The decisions are made in `host::access`.
 
-use super::ffi;
-use super::pool::{cstr_opt, pstrdup};
-use super::request::Request;
-use crate::access::{self, Password};
+use crate::apache::log::Level;
+use crate::apache::pool::{cstr_opt, pstrdup};
+use crate::apache::{Request, ffi};
+use crate::host::access::{self, Password};
 use std::ffi::{c_char, c_void};
 
 #[repr(transparent)]
@@ -23,7 +23,7 @@ static AUTHZ: Authz = Authz(ffi::authz_provider { check_authorization: Some(chec
 /// Registers the providers (`AuthBasicProvider wsgi`, `Require wsgi-group`) and the access
 /// checker; called from register_hooks.
 pub fn register(pool: *mut ffi::apr_pool_t) {
-    // SAFETY: registering 'static provider tables and a hook function during register_hooks.
+    // SAFETY: registering 'static provider tables and a hook function during register_hooks, in the pool Apache passed it.
     unsafe {
         ffi::ap_register_auth_provider(pool, c"authn".as_ptr(), c"wsgi".as_ptr(), c"0".as_ptr(), &raw const AUTHN as *const c_void, ffi::AP_AUTH_INTERNAL_PER_CONF);
         ffi::ap_register_auth_provider(pool, c"authz".as_ptr(), c"wsgi-group".as_ptr(), c"0".as_ptr(), &raw const AUTHZ as *const c_void, ffi::AP_AUTH_INTERNAL_PER_CONF);
@@ -38,16 +38,15 @@ unsafe extern "C" fn access_checker(r: *mut ffi::request_rec) -> i32 {
         None => ffi::DECLINED,
         Some(true) => ffi::OK,
         Some(false) => {
-            r.log(super::log::Level::Error, &format!("client denied by server configuration (WSGIAccessScript): {}", r.filename()));
+            r.log(Level::Error, &format!("client denied by server configuration (WSGIAccessScript): {}", r.filename()));
             ffi::HTTP_FORBIDDEN
         }
     }
 }
 
 unsafe extern "C" fn check_password(r: *mut ffi::request_rec, user: *const c_char, password: *const c_char) -> ffi::authn_status {
-    // SAFETY: Apache passes the live request and NUL-terminated strings.
-    let r = unsafe { Request::from_raw(r) };
-    let (user, password) = (cstr_opt(user).unwrap_or(""), cstr_opt(password).unwrap_or(""));
+    // SAFETY: Apache passes the live request and NUL-terminated strings, unchanged during this call.
+    let (r, user, password) = unsafe { (Request::from_raw(r), cstr_opt(user).unwrap_or(""), cstr_opt(password).unwrap_or("")) };
     match access::check_password(r, user, password) {
         Password::Granted(rename) => {
             if let Some(name) = rename {
@@ -62,9 +61,9 @@ unsafe extern "C" fn check_password(r: *mut ffi::request_rec, user: *const c_cha
 }
 
 unsafe extern "C" fn realm_hash(r: *mut ffi::request_rec, user: *const c_char, realm: *const c_char, rethash: *mut *mut c_char) -> ffi::authn_status {
-    // SAFETY: Apache passes the live request, NUL-terminated strings and a result pointer.
-    let r = unsafe { Request::from_raw(r) };
-    match access::realm_hash(r, cstr_opt(user).unwrap_or(""), cstr_opt(realm).unwrap_or("")) {
+    // SAFETY: Apache passes the live request, NUL-terminated strings (unchanged during this call) and a result pointer.
+    let (r, user, realm) = unsafe { (Request::from_raw(r), cstr_opt(user).unwrap_or(""), cstr_opt(realm).unwrap_or("")) };
+    match access::realm_hash(r, user, realm) {
         Ok(Some(hash)) => {
             // SAFETY: the hash is copied into the request pool, as mod_auth_digest expects.
             unsafe { *rethash = pstrdup(r.pool(), &hash) };
@@ -76,14 +75,14 @@ unsafe extern "C" fn realm_hash(r: *mut ffi::request_rec, user: *const c_char, r
 }
 
 unsafe extern "C" fn check_group(r: *mut ffi::request_rec, require_line: *const c_char, _parsed: *const c_void) -> ffi::authz_status {
-    // SAFETY: Apache passes the live request and the NUL-terminated require line.
-    let r = unsafe { Request::from_raw(r) };
+    // SAFETY: Apache passes the live request and the NUL-terminated require line, unchanged during this call.
+    let (r, require_line) = unsafe { (Request::from_raw(r), cstr_opt(require_line).unwrap_or("")) };
     let Some(user) = r.user().map(str::to_string) else { return ffi::authz_status_AUTHZ_DENIED_NO_USER };
-    let wanted: Vec<String> = crate::config::words::split_words(cstr_opt(require_line).unwrap_or(""));
+    let wanted: Vec<String> = crate::config::words::split_words(require_line);
     match access::groups_for_user(r, &user) {
         Ok(groups) if groups.iter().any(|g| wanted.contains(g)) => ffi::authz_status_AUTHZ_GRANTED,
         Ok(_) => {
-            r.log(super::log::Level::Error, &format!("user {user}: not in the required groups ({})", wanted.join(" ")));
+            r.log(Level::Error, &format!("user {user}: not in the required groups ({})", wanted.join(" ")));
             ffi::authz_status_AUTHZ_DENIED
         }
         Err(()) => ffi::authz_status_AUTHZ_GENERAL_ERROR,

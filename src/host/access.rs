@@ -5,7 +5,7 @@
 //! unless the directive names an application group.
 
 use crate::apache::log::Level;
-use crate::apache::module::{request_dir_config, server_config_of};
+use crate::apache::slots::{request_dir_config, server_config_of};
 use crate::apache::request::Request;
 use crate::config::groups::{self, RequestFacts};
 use crate::config::{DirSettings, GroupSpec, HookScript};
@@ -15,14 +15,14 @@ use crate::wsgi::environ;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-fn dir(r: Request) -> DirSettings {
-    DirSettings::merged(&server_config_of(r.server()).dir, request_dir_config(r.raw()))
+fn dir(r: Request<'_>) -> DirSettings {
+    DirSettings::merged(&server_config_of(r.server()).dir, request_dir_config(&r))
 }
 
 /// Calls `function(environ, *args)` in the hook script; Err(()) after logging when the script
 /// or the call failed, Ok(None) when the script has no such function.
 fn call_hook<T>(
-    r: Request,
+    r: Request<'_>,
     hook: &HookScript,
     function: &str,
     args: &dyn Fn(Python<'_>) -> Vec<Bound<'_, PyAny>>,
@@ -107,7 +107,7 @@ fn answer(_py: Python<'_>, v: &Bound<'_, PyAny>) -> Result<Answer, String> {
 }
 
 /// The access checker: Some(true) allow, Some(false) deny (403), None: no opinion.
-pub fn allow_access(r: Request) -> Option<bool> {
+pub fn allow_access(r: Request<'_>) -> Option<bool> {
     let hook = dir(r).access_script?;
     let host = r.client_ip().to_string();
     match call_hook(r, &hook, "allow_access", &|py| vec![text(py, &host)], &answer) {
@@ -125,7 +125,7 @@ pub enum Password {
 }
 
 /// The `wsgi` authn provider's check_password.
-pub fn check_password(r: Request, user: &str, password: &str) -> Password {
+pub fn check_password(r: Request<'_>, user: &str, password: &str) -> Password {
     let Some(hook) = dir(r).auth_user_script else {
         r.log(Level::Error, "AuthBasicProvider wsgi is used but no WSGIAuthUserScript is configured here");
         return Password::Error;
@@ -144,7 +144,7 @@ pub fn check_password(r: Request, user: &str, password: &str) -> Password {
 }
 
 /// The `wsgi` authn provider's get_realm_hash (digest auth): Ok(None) unknown user.
-pub fn realm_hash(r: Request, user: &str, realm: &str) -> Result<Option<String>, ()> {
+pub fn realm_hash(r: Request<'_>, user: &str, realm: &str) -> Result<Option<String>, ()> {
     let hook = dir(r).auth_user_script.ok_or(())?;
     match call_hook(r, &hook, "get_realm_hash", &|py| vec![text(py, user), text(py, realm)], &answer)? {
         Some(Answer::Nothing) => Ok(None),
@@ -154,7 +154,7 @@ pub fn realm_hash(r: Request, user: &str, realm: &str) -> Result<Option<String>,
 }
 
 /// `Require wsgi-group ...`: the user's groups, from groups_for_user().
-pub fn groups_for_user(r: Request, user: &str) -> Result<Vec<String>, ()> {
+pub fn groups_for_user(r: Request<'_>, user: &str) -> Result<Vec<String>, ()> {
     let hook = dir(r).auth_group_script.ok_or_else(|| r.log(Level::Error, "Require wsgi-group is used but no WSGIAuthGroupScript is configured here"))?;
     let groups = |_py: Python<'_>, v: &Bound<'_, PyAny>| -> Result<Vec<String>, String> {
         let mut out = Vec::new();
@@ -178,7 +178,7 @@ pub struct Dispatch {
     pub callable_object: Option<String>,
 }
 
-pub fn dispatch(r: Request, hook: &HookScript) -> Result<Dispatch, ()> {
+pub fn dispatch(r: Request<'_>, hook: &HookScript) -> Result<Dispatch, ()> {
     let mut d = Dispatch::default();
     for (function, slot) in
         [("process_group", &mut d.process_group), ("application_group", &mut d.application_group), ("callable_object", &mut d.callable_object)]

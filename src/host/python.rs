@@ -1,90 +1,37 @@
-//! Server and child lifecycle: startup checks, the version banner, Python in each child.
+//! Python in a process: start-up (an Apache child or a daemon process), preloaded scripts,
+//! shutdown callbacks and finalisation.
 
-use crate::apache::ffi;
-use crate::apache::log::{self, Level};
-use crate::apache::module::server_config_of;
+use crate::apache::log::Level;
 use crate::apache::server;
+use crate::apache::slots::server_config_of;
+use crate::apache::Server;
 use crate::config::{GroupSpec, InterpSettings, OptionsBlock, interpreter_settings};
 use crate::python::interp::{self, Interpreter};
 use crate::python::{exceptions, glue, runtime, script};
 use crate::wsgi::callbacks;
 use pyo3::prelude::*;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
-pub fn version_component() -> String {
-    format!("mod_wsgi_rs/{} Python/{}", env!("CARGO_PKG_VERSION"), crate::config::embedded_python_version())
-}
+/// The main server of this process, for log lines with no request.
+static MAIN_SERVER: OnceLock<Server<'static>> = OnceLock::new();
 
-/// Runs before Apache starts serving (and for `apachectl -t`).
-pub fn check_config(s: *mut ffi::server_rec) -> Result<(), String> {
-    if server::other_mod_wsgi_loaded() {
-        return Err("mod_wsgi_rs cannot run in the same Apache as mod_wsgi: both provide the WSGI* directives. \
-                    Remove the other LoadModule wsgi_module line (Debian: a2dismod wsgi)."
-            .into());
-    }
-    if server::is_config_test() {
-        warn_shadowed_aliases(s);
-    }
-    Ok(())
-}
-
-/// Once per (re)start, with the configuration Apache will serve: warnings, daemon pools.
-pub fn post_config(pconf: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) -> Result<(), String> {
-    if server::is_final_config_pass() {
-        warn_shadowed_aliases(s);
-        crate::daemon::pools::start(pconf, s)?;
-    }
-    Ok(())
-}
-
-/// mod_wsgi silently routes /api/v1 to `/` when `WSGIScriptAlias /` comes first; we say so.
-fn warn_shadowed_aliases(main: *mut ffi::server_rec) {
-    let mut seen = std::collections::HashSet::new();
-    for s in server::all_servers(main) {
-        let aliases = &server_config_of(s).aliases;
-        let prefixes: Vec<Option<&str>> = aliases
-            .iter()
-            .map(|a| match &a.matcher {
-                crate::config::AliasMatcher::Prefix(p) => Some(p.as_str()),
-                crate::config::AliasMatcher::Regex { .. } => None,
-            })
-            .collect();
-        for (earlier, later) in crate::config::alias::shadowed_pairs(&prefixes) {
-            let (a, b) = (&aliases[earlier], &aliases[later]);
-            if !seen.insert((a.origin.clone(), b.origin.clone())) {
-                continue;
-            }
-            log::server(
-                Level::Warning,
-                s,
-                &format!(
-                    "WSGIScriptAlias {} (line {} of {}) is never used: WSGIScriptAlias {} (line {} of {}) comes first and matches all its URLs. Put the longer URL-path first.",
-                    prefix_of(b), b.origin.line, b.origin.file, prefix_of(a), a.origin.line, a.origin.file
-                ),
-            );
-        }
-    }
-}
-
-fn prefix_of(a: &crate::config::ScriptAlias) -> &str {
-    match &a.matcher {
-        crate::config::AliasMatcher::Prefix(p) => p,
-        crate::config::AliasMatcher::Regex { source, .. } => source,
-    }
-}
-
-static MAIN_SERVER: AtomicPtr<ffi::server_rec> = AtomicPtr::new(std::ptr::null_mut());
-
-fn log_to_server(level: crate::wsgi::transport::LogLevel, line: &str) {
+pub fn log_level(level: crate::wsgi::transport::LogLevel) -> Level {
     use crate::wsgi::transport::LogLevel as L;
-    let level = match level {
+    match level {
         L::Error => Level::Error,
         L::Warning => Level::Warning,
         L::Info => Level::Info,
         L::Debug => Level::Debug,
-    };
-    log::server(level, MAIN_SERVER.load(Ordering::Relaxed), line);
+    }
+}
+
+/// A line for the process's error log, against its main server.
+pub fn log_to_server(level: crate::wsgi::transport::LogLevel, line: &str) {
+    match MAIN_SERVER.get() {
+        Some(s) => s.log(log_level(level), line),
+        None => crate::apache::log::server(log_level(level), std::ptr::null(), line),
+    }
 }
 
 /// What every interpreter of this process is set up from.
@@ -119,16 +66,6 @@ fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<glue::Glue,
     })
 }
 
-/// Whether Python must run in Apache children at all.
-fn embedded_python_needed(s: *mut ffi::server_rec) -> bool {
-    let config = server_config_of(s);
-    !config.switches.restrict_embedded.unwrap_or(false)
-        || crate::apache::commands::hook_scripts_used()
-        || server::all_servers(s)
-            .into_iter()
-            .any(|v| server_config_of(v).import_scripts.iter().any(|i| i.process_group == GroupSpec::Global))
-}
-
 /// This Apache child's pid, taken once in child_init: environ's `mod_wsgi.server_pid` is set
 /// on every request, and glibc makes each getpid() a system call.
 static CHILD_PID: AtomicU32 = AtomicU32::new(0);
@@ -140,15 +77,14 @@ pub fn child_pid() -> u32 {
     }
 }
 
-/// Starts Python in a new Apache child. Returns whether it is running (to stop it at exit).
-pub fn child_init(s: *mut ffi::server_rec) -> bool {
-    MAIN_SERVER.store(s, Ordering::Relaxed);
+/// This process's main server, once it is known (child_init, or a daemon process's start).
+pub fn set_main_server(s: Server<'static>) {
+    let _ = MAIN_SERVER.set(s);
     CHILD_PID.store(std::process::id(), Ordering::Relaxed);
-    crate::daemon::pools::close_listeners_except(None);
-    if !embedded_python_needed(s) {
-        log::server(Level::Info, s, &format!("mod_wsgi (pid={}): Python is not started in this process (WSGIRestrictEmbedded On).", std::process::id()));
-        return false;
-    }
+}
+
+/// Starts Python in a new Apache child. Returns whether it is running (to stop it at exit).
+pub fn start_in_child(s: Server<'static>) -> bool {
     let config = server_config_of(s);
     let threads = server::mpm_threads_per_child();
     let processes = server::mpm_max_processes();
@@ -176,8 +112,8 @@ fn process_info(multithread: bool, multiprocess: bool, processes: i64, threads: 
 }
 
 /// Starts Python in a daemon process of pool `g` (after its privileges were dropped).
-pub fn start_daemon_python(s: *mut ffi::server_rec, g: &crate::config::daemon::DaemonGroup) -> bool {
-    MAIN_SERVER.store(s, Ordering::Relaxed);
+pub fn start_daemon_python(s: Server<'static>, g: &crate::config::daemon::DaemonGroup) -> bool {
+    set_main_server(s);
     let config = server_config_of(s);
     let mut python = config.python.clone();
     if g.python_home.is_some() {
@@ -196,19 +132,19 @@ pub fn start_daemon_python(s: *mut ffi::server_rec, g: &crate::config::daemon::D
     start_python(s, context, &python, &g.name)
 }
 
-fn start_python(s: *mut ffi::server_rec, context: ProcessContext, python: &crate::config::PythonSettings, process_group: &str) -> bool {
+fn start_python(s: Server<'_>, context: ProcessContext, python: &crate::config::PythonSettings, process_group: &str) -> bool {
     let pid = std::process::id();
     let _ = PROCESS.set(context);
     // mod_wsgi 6's start-up lines, in its words
     let mode = if process_group.is_empty() { "embedded mode".to_string() } else { format!("daemon process '{process_group}'") };
     if let Some(home) = &python.home {
-        log::server(Level::Info, s, &format!("Python home set to '{home}' for {mode}."));
+        s.log(Level::Info, &format!("Python home set to '{home}' for {mode}."));
     }
-    log::server(Level::Info, s, &format!("Initializing Python runtime in {mode}."));
+    s.log(Level::Info, &format!("Initializing Python runtime in {mode}."));
     callbacks::set_server_log(log_to_server);
     match runtime::initialize(python, setup_interpreter) {
         Err(msg) => {
-            log::server(Level::Error, s, &format!("mod_wsgi (pid={pid}): Python failed to initialize: {msg}"));
+            s.log(Level::Error, &format!("mod_wsgi (pid={pid}): Python failed to initialize: {msg}"));
             return false;
         }
         Ok(Err(msg)) => log_lines(s, &format!("mod_wsgi (pid={pid}): {msg}")),
@@ -222,7 +158,7 @@ fn start_python(s: *mut ffi::server_rec, context: ProcessContext, python: &crate
 }
 
 /// In a daemon process at exit: shutdown callbacks, then Python stops.
-pub fn stop_python(s: *mut ffi::server_rec, reason: &str) {
+pub fn stop_python(s: Server<'_>, reason: &str) {
     run_shutdown_callbacks(reason);
     let destroy = server_config_of(s).switches.destroy_interpreter.unwrap_or(true);
     runtime::finalize(destroy);
@@ -240,17 +176,17 @@ fn run_shutdown_callbacks(reason: &str) {
     }
 }
 
-fn log_lines(s: *mut ffi::server_rec, text: &str) {
+fn log_lines(s: Server<'_>, text: &str) {
     for line in text.lines() {
-        log::server(Level::Error, s, line);
+        s.log(Level::Error, line);
     }
 }
 
 /// WSGIImportScript for this process group ("" = embedded), and aliases whose groups are both
 /// fixed (mod_wsgi preloads those too), loaded when the process starts, not on a request.
-fn preload_scripts(main: *mut ffi::server_rec, process_group: &str) {
+fn preload_scripts(main: Server<'_>, process_group: &str) {
     let mut wanted: Vec<(String, String)> = Vec::new();
-    for s in server::all_servers(main) {
+    for s in main.and_following() {
         let config = server_config_of(s);
         for i in &config.import_scripts {
             if group_name(&i.process_group) == process_group {
@@ -279,7 +215,7 @@ fn group_name(g: &GroupSpec) -> String {
     }
 }
 
-fn preload(s: *mut ffi::server_rec, path: &str, group: &str, process_group: &str, case_sensitive: bool) {
+fn preload(s: Server<'_>, path: &str, group: &str, process_group: &str, case_sensitive: bool) {
     let pid = std::process::id();
     let interp = match interp::find_or_create(group) {
         Ok(i) => i,
@@ -294,7 +230,7 @@ fn preload(s: *mut ffi::server_rec, path: &str, group: &str, process_group: &str
     interp::with(interp, |py| {
         let announce = |_: &script::Loading| {
             let daemon = Some(process_group).filter(|p| !p.is_empty());
-            log::server(Level::Info, s, &format!("Loading WSGI script '{path}' into {}.", interp_context(group, daemon)));
+            s.log(Level::Info, &format!("Loading WSGI script '{path}' into {}.", interp_context(group, daemon)));
         };
         if script::load(py, interp, glue, path, mtime, true, case_sensitive, &announce).is_err() {
             let trace = exceptions::take_exception(py).map(|e| exceptions::traceback_lines(py, &e).join("\n")).unwrap_or_default();
@@ -318,7 +254,7 @@ pub fn describe_group(group: &str) -> String {
 }
 
 /// At child exit: shutdown callbacks in every interpreter, then Python stops.
-pub fn child_exit(s: *mut ffi::server_rec) {
+pub fn child_exit(s: Server<'_>) {
     run_shutdown_callbacks("shutdown_signal");
     let destroy = server_config_of(s).switches.destroy_interpreter.unwrap_or(true);
     runtime::finalize(destroy);

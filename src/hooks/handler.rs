@@ -1,22 +1,30 @@
 //! The WSGI handler: a request is served in the Apache child's interpreter for its
 //! application group (embedded mode) or handed to its daemon process group.
 
-use crate::apache::ffi;
 use crate::apache::log::Level;
-use crate::apache::module::{request_dir_config, server_config_of};
-use crate::apache::request::{ApacheTransport, FileKind, Request};
+use crate::apache::request::{ApacheTransport, FileKind};
+use crate::apache::slots::{matched_alias, request_dir_config, server_config_of};
+use crate::apache::{Request, Status, ffi};
 use crate::config::groups::{self, RequestFacts};
 use crate::config::{DirSettings, GroupSpec, HeadMapping, ScriptAlias};
 use crate::daemon::{client, pools};
-use crate::lifecycle::describe_group;
-use crate::python::exceptions::{OrRaise, describe, is_instance, swallow, take_exception, traceback_lines};
+use crate::host::python::{child_pid, describe_group, interp_context, log_level};
+use crate::host::serve::{AppRequest, Served, Site, file_mtime_us, serve_app};
+use crate::python::exceptions::{OrRaise, PyRes};
 use crate::python::interp::{self, Interpreter};
-use crate::python::{gil, native, script};
-use crate::wsgi::environ::{self, collapse_slashes, https_flag, is_omitted};
+use crate::python::native;
+use crate::wsgi::environ::{collapse_slashes, https_flag, is_omitted};
 use crate::wsgi::latin1;
-use crate::wsgi::run::{FinishLater, Outcome, run_request};
+use crate::wsgi::run::{FinishLater, Outcome};
+use crate::wsgi::transport::LogLevel;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use std::borrow::Cow;
+
+pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> i32 {
+    // SAFETY: Apache passes the live request being handled, for this call.
+    handle(unsafe { Request::from_raw(r) }).raw()
+}
 
 /// What serves the request: a WSGI script file, or a WSGIHandlerScript for the handler name.
 enum Target {
@@ -40,13 +48,13 @@ struct Effective {
     error_override: bool,
     ignore_activity: bool,
     trusted_proxy_headers: Option<Vec<String>>,
-    trusted_proxies: Vec<crate::wsgi::proxy::Network>,
+    trusted_proxies: Vec<crate::config::proxies::Network>,
     restrict_process: Option<Vec<String>>,
     case_sensitive: bool,
 }
 
 impl Effective {
-    fn resolve(r: Request, alias: Option<&ScriptAlias>, dir: DirSettings, target: Target) -> Effective {
+    fn resolve(r: Request<'_>, alias: Option<&ScriptAlias>, dir: DirSettings, target: Target) -> Effective {
         let opts = match (&target, alias) {
             (Target::Script, Some(a)) => a.options.clone(),
             (Target::Handler { .. }, _) => {
@@ -85,38 +93,38 @@ impl Effective {
 }
 
 /// `%{ENV:name}` -> the variable's value (None if unset); anything else as written.
-fn expand_env(r: Request, value: &str) -> Option<String> {
+fn expand_env(r: Request<'_>, value: &str) -> Option<String> {
     match value.strip_prefix("%{ENV:").and_then(|v| v.strip_suffix('}')) {
         Some(name) => r.env_var(name),
         None => Some(value.to_string()),
     }
 }
 
-pub fn handle(r: Request) -> i32 {
+fn handle(r: Request<'_>) -> Status {
     let server = server_config_of(r.server());
-    let dir = DirSettings::merged(&server.dir, request_dir_config(r.raw()));
+    let dir = DirSettings::merged(&server.dir, request_dir_config(&r));
     let target = match r.handler() {
         Some("wsgi-script") | Some("application/x-httpd-wsgi") => Target::Script,
         Some(name) => match dir.handler_script(name) {
             Some(h) => Target::Handler { path: h.path.clone() },
-            None => return ffi::DECLINED,
+            None => return Status::DECLINED,
         },
-        None => return ffi::DECLINED,
+        None => return Status::DECLINED,
     };
-    let alias = crate::mapping::matched_alias(r);
+    let alias = matched_alias(&r);
     if let Target::Script = target {
         if alias.is_none() && !r.allows_exec_cgi() {
             r.log(Level::Error, &format!("Options ExecCGI is off in this directory: {}", r.filename()));
-            return ffi::HTTP_FORBIDDEN;
+            return Status::FORBIDDEN;
         }
         match r.file_kind() {
             FileKind::Missing => {
                 r.log(Level::Error, &format!("Target WSGI script not found or unable to stat: {}", r.filename()));
-                return ffi::HTTP_NOT_FOUND;
+                return Status::NOT_FOUND;
             }
             FileKind::Directory => {
                 r.log(Level::Error, &format!("Attempt to invoke directory as WSGI application: {}", r.filename()));
-                return ffi::HTTP_FORBIDDEN;
+                return Status::FORBIDDEN;
             }
             FileKind::Regular | FileKind::Other => {}
         }
@@ -126,7 +134,7 @@ pub fn handle(r: Request) -> i32 {
     // WSGIDispatchScript decides last (reference §5.5): it may move the request to another
     // process group, interpreter or callable.
     if let Some(hook) = dispatch {
-        match crate::access::dispatch(r, &hook) {
+        match crate::host::access::dispatch(r, &hook) {
             Ok(d) => {
                 if let Some(pg) = d.process_group {
                     settings.process_group = Some(GroupSpec::parse(&pg));
@@ -138,11 +146,11 @@ pub fn handle(r: Request) -> i32 {
                     settings.callable_object = c;
                 }
             }
-            Err(()) => return ffi::HTTP_INTERNAL_SERVER_ERROR,
+            Err(()) => return Status::INTERNAL_SERVER_ERROR,
         }
     }
     if let Err(status) = r.setup_body(settings.chunked_request) {
-        if status == ffi::HTTP_LENGTH_REQUIRED {
+        if status == Status::LENGTH_REQUIRED {
             // mod_wsgi 6's words (WSGIChunkedRequest On accepts such bodies).
             r.log(Level::Error, &format!("[script {}] WSGI0139: Request requires chunked transfer encoding, but support for chunked transfer encoding has not been enabled.", r.filename()));
         }
@@ -169,7 +177,7 @@ pub fn handle(r: Request) -> i32 {
                 Level::Error,
                 &format!("Process group '{shown}' is not in WSGIRestrictProcess ({}) for {}", allowed.join(" "), settings.script_path),
             );
-            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+            return Status::INTERNAL_SERVER_ERROR;
         }
     }
     if !process_group.is_empty() {
@@ -177,13 +185,13 @@ pub fn handle(r: Request) -> i32 {
     }
     if server.switches.restrict_embedded.unwrap_or(false) {
         r.log(Level::Error, &format!("Embedded mode of mod_wsgi disabled by runtime configuration (WSGIRestrictEmbedded On): {}", settings.script_path));
-        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        return Status::INTERNAL_SERVER_ERROR;
     }
     let interp = match interp::find_or_create(&group) {
         Ok(i) => i,
         Err(msg) => {
             r.log(Level::Error, &format!("No Python interpreter for {}: {msg}", describe_group(&group)));
-            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+            return Status::INTERNAL_SERVER_ERROR;
         }
     };
     let (status, finish_later) = interp::with(interp, |py| serve(py, r, interp, &settings, &vars, https));
@@ -196,17 +204,17 @@ pub fn handle(r: Request) -> i32 {
 type Var<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
 /// Daemon mode: the pool must exist and be visible from this virtual host.
-fn to_daemon(r: Request, settings: &Effective, pool: &str, application_group: String, vars: &[Var<'_>], https: bool) -> i32 {
+fn to_daemon(r: Request<'_>, settings: &Effective, pool: &str, application_group: String, vars: &[Var<'_>], https: bool) -> Status {
     let Some(target) = pools::find(pool) else {
         r.log(Level::Error, &format!("No WSGI daemon process called '{pool}' has been configured: {}", settings.script_path));
-        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        return Status::INTERNAL_SERVER_ERROR;
     };
-    if target.defined_in_vhost && target.server != r.server() as usize {
+    if target.defined_in_vhost && target.server != r.server().raw() as usize {
         r.log(
             Level::Error,
             &format!("WSGI daemon process '{pool}' belongs to another virtual host and cannot be used by {}", settings.script_path),
         );
-        return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        return Status::INTERNAL_SERVER_ERROR;
     }
     let proxied = client::Proxied {
         vars: vars.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect(),
@@ -220,13 +228,13 @@ fn to_daemon(r: Request, settings: &Effective, pool: &str, application_group: St
     };
     if let Err(why) = crate::daemon::accounts::check_script_owner(&target.group, &settings.script_path) {
         r.log(Level::Error, &format!("WSGI script '{}' refused for daemon process '{pool}': {why}", settings.script_path));
-        return ffi::HTTP_FORBIDDEN;
+        return Status::FORBIDDEN;
     }
     client::proxy(r, &target, &proxied)
 }
 
 /// The CGI variables plus mod_wsgi's own keys; also returns the https flag and SCRIPT_NAME.
-fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool, String) {
+fn environ_vars<'a>(r: &Request<'a>, settings: &Effective) -> (Vec<Var<'a>>, bool, String) {
     let mut https = false;
     let mut vars: Vec<Var<'a>> = Vec::with_capacity(48);
     let map_head = match settings.map_head_to_get {
@@ -268,7 +276,7 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
     vars.push(own("mod_wsgi.listener_port", r.local_port().to_string()));
     vars.push(own("mod_wsgi.request_id", r.log_id().unwrap_or("").to_string()));
     // The Apache child serving the request (in daemon mode: the one proxying it).
-    vars.push(own("mod_wsgi.server_pid", crate::lifecycle::child_pid().to_string()));
+    vars.push(own("mod_wsgi.server_pid", child_pid().to_string()));
     if let Some(id) = r.connection_log_id() {
         vars.push(own("mod_wsgi.connection_id", id.to_string()));
     }
@@ -279,7 +287,7 @@ fn environ_vars<'a>(r: &'a Request, settings: &Effective) -> (Vec<Var<'a>>, bool
 }
 
 /// WSGITrustedProxyHeaders: only when configured, so the usual path does not pay for it.
-fn apply_proxy_headers(vars: &mut Vec<Var<'_>>, trusted: &[String], proxies: &[crate::wsgi::proxy::Network], https: bool) -> bool {
+fn apply_proxy_headers(vars: &mut Vec<Var<'_>>, trusted: &[String], proxies: &[crate::config::proxies::Network], https: bool) -> bool {
     let mut env: Vec<(String, String)> = vars.iter().map(|(k, v)| (latin1::decode(k), latin1::decode(v))).collect();
     let peer = env.iter().find(|(k, _)| k == "REMOTE_ADDR").map(|(_, v)| v.clone()).unwrap_or_default();
     let applied = crate::wsgi::proxy::apply(&mut env, trusted, proxies, &peer);
@@ -290,25 +298,36 @@ fn apply_proxy_headers(vars: &mut Vec<Var<'_>>, trusted: &[String], proxies: &[c
     applied.https.unwrap_or(https)
 }
 
-fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective, vars: &[Var<'_>], https: bool) -> (i32, Option<FinishLater>) {
+/// Embedded mode's side of serving: lines go to Apache's log against the request (or its
+/// server), and the environ gets the request's start time and, if asked, the request_rec.
+struct Embedded<'r> {
+    r: Request<'r>,
+    pass_apache_request: bool,
+}
+
+impl Site for Embedded<'_> {
+    fn log(&self, level: LogLevel, msg: &str) {
+        self.r.log(log_level(level), msg);
+    }
+
+    fn log_for_server(&self, level: LogLevel, msg: &str) {
+        self.r.server().log(log_level(level), msg);
+    }
+
+    fn add_environ(&self, py: Python<'_>, env: &Bound<'_, PyDict>) -> PyRes<()> {
+        env.set_item("mod_wsgi.request_start", self.r.request_time_us() as f64 / 1e6).or_raise(py)?;
+        if self.pass_apache_request {
+            let capsule = native::pointer_capsule(py, self.r.raw() as *mut _, c"apache.request_rec").or_raise(py)?;
+            env.set_item("apache.request_rec", capsule).or_raise(py)?;
+        }
+        Ok(())
+    }
+}
+
+fn serve(py: Python<'_>, r: Request<'_>, interp: &Interpreter, settings: &Effective, vars: &[Var<'_>], https: bool) -> (Status, Option<FinishLater>) {
     let Some(glue) = interp.glue() else {
         r.log(Level::Error, &format!("The mod_wsgi module could not be set up in {} (see the error log)", describe_group(&interp.name)));
-        return (ffi::HTTP_INTERNAL_SERVER_ERROR, None);
-    };
-    let path = settings.script_path.as_str();
-    let pid = crate::lifecycle::child_pid();
-    // mod_wsgi 6's words, logged for the server (not the request that happened to load it).
-    let context = crate::lifecycle::interp_context(&interp.name, None);
-    let server_log = |msg: &str| crate::apache::log::server(Level::Info, r.server(), msg);
-    let announce = |event: &script::Loading| match event {
-        script::Loading::Loaded => server_log(&format!("Loading WSGI script '{path}' into {context}.")),
-        script::Loading::Reloaded(purged) => {
-            server_log(&format!("Reloading WSGI script '{path}' into {context}."));
-            if !purged.is_empty() {
-                server_log(&format!("mod_wsgi (pid={pid}): Reloading application modules too: {}", purged.join(", ")));
-            }
-        }
-        script::Loading::Cached => {}
+        return (Status::INTERNAL_SERVER_ERROR, None);
     };
     let mtime = match &settings.target {
         Target::Script => r.file_mtime(),
@@ -316,65 +335,28 @@ fn serve(py: Python<'_>, r: Request, interp: &Interpreter, settings: &Effective,
             Some(m) => m,
             None => {
                 r.log(Level::Error, &format!("Target WSGI handler script not found or unable to stat: {path}"));
-                return (ffi::HTTP_NOT_FOUND, None);
+                return (Status::NOT_FOUND, None);
             }
         },
     };
-    let module = match script::load(py, interp, glue, path, mtime, settings.script_reloading, settings.case_sensitive, &announce) {
-        Ok(m) => m,
-        Err(_) => {
-            log_load_failure(py, r, path);
-            return (ffi::HTTP_INTERNAL_SERVER_ERROR, None);
-        }
-    };
-    let app = match module.getattr(settings.callable_object.as_str()) {
-        Ok(app) => app,
-        Err(e) => {
-            swallow(py, e);
-            r.log(
-                Level::Error,
-                &format!("Target WSGI script '{path}' does not contain WSGI application '{}'.", settings.callable_object),
-            );
-            return (ffi::HTTP_NOT_FOUND, None);
-        }
-    };
     let pairs: Vec<(&[u8], &[u8])> = vars.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
-    let environ = match environ::build(py, glue, &pairs, https).and_then(|env| {
-        env.set_item("mod_wsgi.thread_id", gil::thread_index()).or_raise(py)?;
-        env.set_item("mod_wsgi.request_start", r.request_time_us() as f64 / 1e6).or_raise(py)?;
-        if settings.pass_apache_request {
-            let capsule = native::pointer_capsule(py, r.raw() as *mut _, c"apache.request_rec").or_raise(py)?;
-            env.set_item("apache.request_rec", capsule).or_raise(py)?;
-        }
-        Ok(env)
-    }) {
-        Ok(env) => env,
-        Err(_) => {
-            log_load_failure(py, r, path);
-            return (ffi::HTTP_INTERNAL_SERVER_ERROR, None);
-        }
+    let context = interp_context(&interp.name, None);
+    let app = AppRequest {
+        script: &settings.script_path,
+        mtime,
+        callable: &settings.callable_object,
+        reloading: settings.script_reloading,
+        case_sensitive: settings.case_sensitive,
+        context: &context,
+        vars: &pairs,
+        https,
     };
-    let transport = Box::new(ApacheTransport::new(r, settings.enable_sendfile));
-    match run_request(py, glue, &app, &environ, transport, path, &context) {
-        (Outcome::Sent, later) => (ffi::OK, later),
-        (Outcome::Failed, _) => (ffi::HTTP_INTERNAL_SERVER_ERROR, None),
-    }
-}
-
-fn file_mtime_us(path: &str) -> Option<i64> {
-    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
-    Some(modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros() as i64)
-}
-
-/// Logs why a script could not be loaded (syntax error, exception at import, SystemExit).
-fn log_load_failure(py: Python<'_>, r: Request, path: &str) {
-    let Some(exc) = take_exception(py) else { return };
-    if is_instance(&exc, crate::python::exceptions::system_exit_type()) {
-        r.log(Level::Error, &format!("SystemExit exception raised by WSGI script '{path}' ignored."));
-    } else {
-        r.log(Level::Error, &format!("Failed to exec Python script file '{path}': {}", describe(&exc)));
-    }
-    for line in traceback_lines(py, &exc) {
-        r.log(Level::Error, &line);
+    let site = Embedded { r, pass_apache_request: settings.pass_apache_request };
+    // SAFETY: the WSGI core drops the transport before run_request returns, or in FinishLater::send, which handle() calls before this hook returns.
+    let transport = Box::new(unsafe { ApacheTransport::detached(r, settings.enable_sendfile) });
+    match serve_app(py, interp, glue, &app, &site, transport) {
+        Served::Ran(Outcome::Sent, later) => (Status::OK, later),
+        Served::Ran(Outcome::Failed, _) | Served::LoadFailed | Served::Failed => (Status::INTERNAL_SERVER_ERROR, None),
+        Served::NoCallable => (Status::NOT_FOUND, None),
     }
 }
