@@ -2,6 +2,8 @@
 //! hands each directive's raw text and scope here and stores the result in Apache's config
 //! vectors.
 
+#![forbid(unsafe_code)]
+
 
 pub mod alias;
 pub mod proxies;
