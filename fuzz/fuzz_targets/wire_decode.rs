@@ -10,11 +10,12 @@
 use libfuzzer_sys::fuzz_target;
 
 // By path, so this crate does not depend on the main crate (which needs Apache and Python).
-#[allow(dead_code)]
-#[path = "../../src/daemon/wire.rs"]
+// Only part of its API is used here: unused items and re-exports are expected.
+#[allow(dead_code, unused_imports)]
+#[path = "../../src/daemon/wire/mod.rs"]
 mod wire;
 
-// wire.rs names the core's BodyFailure (crate::wsgi::transport), itself std-only.
+// wire/ names the core's BodyFailure (crate::wsgi::transport), itself std-only.
 #[allow(dead_code)]
 #[path = "../../src/wsgi"]
 mod wsgi {
