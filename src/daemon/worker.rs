@@ -411,8 +411,8 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
     }
     let env = &head.environ;
     let text = |k: &[u8]| env.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
-    let Some(path) = text(b"mod_wsgi.x-script") else { return end(conn, Outcome::Failed) };
-    let group = text(b"mod_wsgi.x-application-group").unwrap_or_default();
+    let path = head.script().to_owned();
+    let group = head.application_group().to_owned();
     let callable = text(b"mod_wsgi.callable_object").unwrap_or_else(|| "application".into());
     let remote = format!("[remote {}:{}] ", text(b"REMOTE_ADDR").unwrap_or_default(), text(b"REMOTE_PORT").unwrap_or_default());
     let Some(mtime) = file_mtime_us(&path) else {
@@ -438,7 +438,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
         return false;
     }
     let Some(glue) = interp.glue() else { return end(conn, Outcome::Failed) };
-    let https = env.get(b"HTTPS").is_some_and(environ::https_flag);
+    let https = head.flags.https;
     let mut finish_later = None;
     let outcome = interp::with(interp, |py| {
         let announce = |event: &script::Loading| {
@@ -472,8 +472,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
                 return Some(Outcome::NotFound);
             }
         };
-        let vars: Vec<(&[u8], &[u8])> =
-            env.iter().filter(|(k, _)| !k.starts_with(b"mod_wsgi.x-") && *k != b"HTTPS").collect();
+        let vars: Vec<(&[u8], &[u8])> = env.iter().collect();
         let environ = environ::build(py, glue, &vars, https).and_then(|e| {
             e.set_item("mod_wsgi.thread_id", gil::thread_index()).or_raise(py)?;
             e.set_item("mod_wsgi.request_start", head.request_start_us as f64 / 1e6).or_raise(py)?;

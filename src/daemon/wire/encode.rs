@@ -13,6 +13,10 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
             out.extend_from_slice(&h.request_start_us.to_le_bytes());
             out.extend_from_slice(&h.queue_start_us.to_le_bytes());
             out.extend_from_slice(&h.flags.to_bits().to_le_bytes());
+            for text in [h.script(), h.application_group()] {
+                out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
             h.environ.encode_into(out);
         }
         Frame::BodyRequest { max } => {
@@ -108,10 +112,14 @@ mod tests {
         assert_eq!(&req[5..37], b"0123456789abcdef0123456789ABCDEF");
         assert_eq!(&req[37..45], &1_700_000_000_123_456u64.to_le_bytes());
         assert_eq!(&req[45..53], &[0xff; 8]);
-        assert_eq!(&req[53..57], &0b1101u32.to_le_bytes());
-        assert_eq!(&req[57..61], &4u32.to_le_bytes());
-        assert_eq!(&req[61..65], &14u32.to_le_bytes());
-        assert_eq!(&req[65..79], b"REQUEST_METHOD");
+        assert_eq!(&req[53..57], &0b1_1101u32.to_le_bytes());
+        assert_eq!(&req[57..61], &23u32.to_le_bytes());
+        assert_eq!(&req[61..84], "/srv/www/café/app.wsgi".as_bytes());
+        assert_eq!(&req[84..88], &16u32.to_le_bytes());
+        assert_eq!(&req[88..104], b"example.com|/app");
+        assert_eq!(&req[104..108], &4u32.to_le_bytes());
+        assert_eq!(&req[108..112], &14u32.to_le_bytes());
+        assert_eq!(&req[112..126], b"REQUEST_METHOD");
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum WireError {
     EmptyKey { kind: Option<Kind>, field: &'static str, entry: u32 },
     /// An enum or flags field with a value we do not know.
     BadValue { kind: Kind, field: &'static str, value: u32 },
+    /// A text field (script path, application group) that is not UTF-8.
+    NotUtf8 { kind: Kind, field: &'static str },
     /// The stream ended inside a frame (`kind` is `None` inside the header).
     UnexpectedEof { kind: Option<Kind>, have: usize, need: usize },
     /// A value built locally that no frame could carry.
@@ -74,6 +76,9 @@ impl fmt::Display for WireError {
             }
             WireError::BadValue { kind, field, value } => {
                 write!(f, "{kind} frame: invalid `{field}` value {value} (0x{value:x})")
+            }
+            WireError::NotUtf8 { kind, field } => {
+                write!(f, "{kind} frame: `{field}` is not UTF-8")
             }
             WireError::UnexpectedEof { kind: None, have, need } => {
                 write!(f, "stream ended inside a frame header ({have} of {need} bytes)")

@@ -83,6 +83,8 @@ pub struct RequestFlags {
     pub enable_sendfile: bool,
     pub ignore_activity: bool,
     pub head_request: bool,
+    /// The request came over TLS (mod_ssl's `HTTPS`, or a trusted proxy header said so).
+    pub https: bool,
 }
 
 impl RequestFlags {
@@ -90,7 +92,8 @@ impl RequestFlags {
     pub const ENABLE_SENDFILE: u32 = 1 << 1;
     pub const IGNORE_ACTIVITY: u32 = 1 << 2;
     pub const HEAD_REQUEST: u32 = 1 << 3;
-    const ALL: u32 = 0b1111;
+    pub const HTTPS: u32 = 1 << 4;
+    const ALL: u32 = 0b1_1111;
 
     pub fn to_bits(self) -> u32 {
         [
@@ -98,6 +101,7 @@ impl RequestFlags {
             (self.enable_sendfile, Self::ENABLE_SENDFILE),
             (self.ignore_activity, Self::IGNORE_ACTIVITY),
             (self.head_request, Self::HEAD_REQUEST),
+            (self.https, Self::HTTPS),
         ]
         .into_iter()
         .filter(|&(on, _)| on)
@@ -115,11 +119,16 @@ impl RequestFlags {
             enable_sendfile: bits & Self::ENABLE_SENDFILE != 0,
             ignore_activity: bits & Self::IGNORE_ACTIVITY != 0,
             head_request: bits & Self::HEAD_REQUEST != 0,
+            https: bits & Self::HTTPS != 0,
         })
     }
 }
 
 /// The head of a request, as computed by the Apache child.
+///
+/// The script and application group are typed fields, not environ entries, so nothing in
+/// the request's environ (a `SetEnv`, say) can stand in for them. They are private so that
+/// every value fits a frame (checked by [`RequestHead::new`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct RequestHead {
     pub secret: [u8; SECRET_LEN],
@@ -128,11 +137,49 @@ pub struct RequestHead {
     /// When the child started waiting for the daemon (µs since the epoch).
     pub queue_start_us: u64,
     pub flags: RequestFlags,
+    script: String,
+    application_group: String,
     /// The environ entries, already computed by the child (the daemon does not re-derive).
     pub environ: Pairs,
 }
 
 impl RequestHead {
+    /// `script`: the WSGI script file the daemon loads (the child checked its owner);
+    /// `application_group`: the interpreter it runs in. Together they take at most half the
+    /// u32 range (the environ, bounded by [`Pairs`], gets the other half).
+    pub fn new(
+        secret: [u8; SECRET_LEN],
+        request_start_us: u64,
+        queue_start_us: u64,
+        flags: RequestFlags,
+        script: String,
+        application_group: String,
+        environ: Pairs,
+    ) -> Result<Self, WireError> {
+        let len = script.len().saturating_add(application_group.len());
+        if len > MAX_LIST_BYTES {
+            let what = "script path and application group";
+            return Err(WireError::TooLargeToEncode { what, len });
+        }
+        Ok(RequestHead {
+            secret,
+            request_start_us,
+            queue_start_us,
+            flags,
+            script,
+            application_group,
+            environ,
+        })
+    }
+
+    pub fn script(&self) -> &str {
+        &self.script
+    }
+
+    pub fn application_group(&self) -> &str {
+        &self.application_group
+    }
+
     /// Compares the secret in constant time, so a probing peer learns nothing from timing.
     pub fn secret_matches(&self, expected: &[u8; SECRET_LEN]) -> bool {
         let diff = self.secret.iter().zip(expected).fold(0u8, |d, (a, b)| d | (a ^ b));
@@ -140,7 +187,8 @@ impl RequestHead {
     }
 
     pub(super) fn payload_len(&self) -> usize {
-        REQUEST_FIXED + self.environ.encoded_len()
+        let texts = 4 + self.script.len() + 4 + self.application_group.len();
+        REQUEST_FIXED + texts + self.environ.encoded_len()
     }
 }
 
@@ -152,6 +200,8 @@ impl fmt::Debug for RequestHead {
             .field("request_start_us", &self.request_start_us)
             .field("queue_start_us", &self.queue_start_us)
             .field("flags", &self.flags)
+            .field("script", &self.script)
+            .field("application_group", &self.application_group)
             .field("environ", &self.environ)
             .finish()
     }
@@ -314,10 +364,10 @@ mod tests {
 
     #[test]
     fn flags_round_trip_and_unknown_bits_rejected() {
-        for bits in 0..16u32 {
+        for bits in 0..32u32 {
             assert_eq!(RequestFlags::from_bits(bits).unwrap().to_bits(), bits);
         }
-        assert_eq!(RequestFlags::from_bits(16), None);
+        assert_eq!(RequestFlags::from_bits(32), None);
         assert_eq!(RequestFlags::from_bits(1 << 31), None);
     }
 
@@ -329,6 +379,7 @@ mod tests {
         assert!(!h.secret_matches(&[0; 32]));
         let dbg = format!("{:?}", Frame::RequestHead(h));
         assert!(!dbg.contains("0123456789abcdef") && dbg.contains("<redacted>"), "{dbg}");
+        assert!(dbg.contains(r#"script: "/srv/www/café/app.wsgi""#), "{dbg}");
     }
 
     #[test]

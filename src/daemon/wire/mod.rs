@@ -6,20 +6,25 @@
 //!
 //! | kind | byte | direction | payload |
 //! |---|---|---|---|
-//! | `RequestHead`  | 1  | child → daemon | secret\[32\], u64 request_start_us, u64 queue_start_us, u32 flags, environ list |
+//! | `RequestHead`  | 1  | child → daemon | secret\[32\], u64 request_start_us, u64 queue_start_us, u32 flags, u32 len + script path, u32 len + application group, environ list |
 //! | `BodyRequest`  | 2  | daemon → child | u32 credit (> 0): request-body bytes the child may send on |
 //! | `Body`         | 3  | both           | raw bytes (never empty) |
 //! | `BodyEnd`      | 4  | child → daemon | none: the request body is complete |
 //! | `ResponseHead` | 5  | daemon → child | u16 status, u32 len + status line, header list |
 //! | `SendFile`     | 6  | daemon → child | u64 offset, u64 length (the fd goes alongside by SCM_RIGHTS) |
 //! | `Flush`        | 7  | daemon → child | none |
-//! | `End`          | 8  | daemon → child | u8 outcome: 0 complete, 1 aborted, 2 failed |
+//! | `End`          | 8  | daemon → child | u8 outcome: 0 complete, 1 aborted, 2 failed, 3 not found |
 //! | `Rejected`     | 9  | daemon → child | u8 reason: 0 restarting, 1 queue timeout |
 //! | `Ping`/`Pong`  | 10/11 | either      | none |
 //! | `BodyFailed`   | 12 | child → daemon | u8 why: 0 client closed, 1 timed out, 2 refused by Apache (malformed), 3 other: the body ends here, incomplete |
 //!
 //! A list (environ, headers) is `u32 count` then per entry `u32 key_len, key, u32 value_len,
 //! value`; bytes are not UTF-8-checked, keys must be non-empty.
+//!
+//! `RequestHead` flags: bit 0 script reloading, 1 sendfile enabled, 2 ignore activity, 3 HEAD
+//! request, 4 https; other bits are an error. The script path (the file the daemon loads) and
+//! the application group (the interpreter it runs in) must be UTF-8; they are fields of their
+//! own, not environ entries, so no environ variable can stand in for them.
 //!
 //! A request: the child sends `RequestHead`; the daemon answers either `Rejected` (no request
 //! was started) or runs the app. The request body flows on credit: nothing is read from the
@@ -68,8 +73,9 @@ pub const DEFAULT_MAX_HEAD: u32 = 16 << 20;
 /// encoder's output is always accepted by a decoder with default limits.
 pub const BODY_CHUNK: u32 = 1 << 20;
 
-/// Fixed part of a `RequestHead` payload before the environ list.
+/// Fixed-size part of a `RequestHead` payload: secret, the two times, flags.
 const REQUEST_FIXED: usize = SECRET_LEN + 8 + 8 + 4;
-/// Cap on a list's entry bytes, and on a status line: two of them plus the fixed fields still
-/// fit the u32 length field, so [`encode`] can be infallible.
+/// Cap on a list's entry bytes, on a status line, and on a request's script path and
+/// application group together: two of them plus the fixed fields and lengths still fit the
+/// u32 length field, so [`encode`] can be infallible.
 const MAX_LIST_BYTES: usize = (u32::MAX as usize) / 2 - 64;

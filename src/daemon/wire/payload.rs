@@ -83,6 +83,15 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(self.array(field, entry)?))
     }
 
+    /// A `u32` length, then that many bytes of UTF-8.
+    fn text(&mut self, len_field: &'static str, field: &'static str) -> Result<String, WireError> {
+        let len = self.u32(len_field, None)?;
+        let bytes = self.take(len as usize, field, None)?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| WireError::NotUtf8 { kind: self.kind, field })?;
+        Ok(text.to_owned())
+    }
+
     fn u64(&mut self, field: &'static str) -> Result<u64, WireError> {
         Ok(u64::from_le_bytes(self.array(field, None)?))
     }
@@ -109,14 +118,18 @@ pub(super) fn parse_payload(kind: Kind, payload: &[u8]) -> Result<Frame, WireErr
                 field: "flags",
                 value: bits,
             })?;
+            let script = r.text("script length", "script")?;
+            let application_group = r.text("application group length", "application group")?;
             let environ = Pairs::read(&mut r, &ENVIRON)?;
-            Frame::RequestHead(RequestHead {
+            Frame::RequestHead(RequestHead::new(
                 secret,
                 request_start_us,
                 queue_start_us,
                 flags,
+                script,
+                application_group,
                 environ,
-            })
+            )?)
         }
         Kind::BodyRequest => {
             let value = r.u32("max", None)?;
@@ -192,12 +205,17 @@ mod tests {
         );
         let e = decode_err(&frame_bytes(1, &[0; 52]));
         assert!(
-            matches!(e, WireError::Truncated { field: "environ count", offset: 52, .. }),
+            matches!(e, WireError::Truncated { field: "script length", offset: 52, .. }),
+            "{e:?}"
+        );
+        let e = decode_err(&frame_bytes(1, &[0; 60]));
+        assert!(
+            matches!(e, WireError::Truncated { field: "environ count", offset: 60, .. }),
             "{e:?}"
         );
 
         // Environ value length pointing past the end of the payload.
-        let mut p = vec![0u8; REQUEST_FIXED];
+        let mut p = request_prefix();
         p.extend_from_slice(&2u32.to_le_bytes()); // count
         p.extend_from_slice(&1u32.to_le_bytes());
         p.push(b'A');
@@ -264,7 +282,7 @@ mod tests {
 
     #[test]
     fn count_larger_than_payload() {
-        let mut p = vec![0u8; REQUEST_FIXED];
+        let mut p = request_prefix();
         p.extend_from_slice(&u32::MAX.to_le_bytes());
         p.extend_from_slice(&[1, 0, 0, 0, b'K', 0, 0, 0, 0]); // one real entry: 9 bytes
         let e = decode_err(&frame_bytes(1, &p));
@@ -294,7 +312,7 @@ mod tests {
         );
 
         // A count that fits the bytes but not the entries is a truncation instead.
-        let mut p = vec![0u8; REQUEST_FIXED];
+        let mut p = request_prefix();
         p.extend_from_slice(&2u32.to_le_bytes());
         p.extend_from_slice(&[1, 0, 0, 0, b'K', 0, 0, 0, 0, 5, 0, 0, 0, b'a', b'b', b'c']);
         assert!(matches!(
@@ -305,7 +323,7 @@ mod tests {
 
     #[test]
     fn empty_keys_are_rejected() {
-        let mut p = vec![0u8; REQUEST_FIXED];
+        let mut p = request_prefix();
         p.extend_from_slice(&2u32.to_le_bytes());
         p.extend_from_slice(&[1, 0, 0, 0, b'K', 0, 0, 0, 0]);
         p.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0, b'v']);
@@ -337,7 +355,7 @@ mod tests {
 
     #[test]
     fn bad_values_and_trailing_bytes() {
-        let mut p = vec![0u8; REQUEST_FIXED];
+        let mut p = request_prefix();
         p[SECRET_LEN + 16..REQUEST_FIXED].copy_from_slice(&0x30u32.to_le_bytes());
         p.extend_from_slice(&0u32.to_le_bytes());
         let e = decode_err(&frame_bytes(1, &p));
@@ -364,5 +382,64 @@ mod tests {
         let e = decode_err(&bytes);
         assert_eq!(e, WireError::TrailingBytes { kind: Kind::ResponseHead, extra: 2 });
         assert_eq!(e.to_string(), "ResponseHead frame has 2 trailing bytes after its last field");
+    }
+
+    /// A `RequestHead` payload with these script and group bytes, each after the length given
+    /// (which may lie), and an empty environ.
+    fn head_with_texts(script_len: u32, script: &[u8], group_len: u32, group: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; REQUEST_FIXED];
+        p.extend_from_slice(&script_len.to_le_bytes());
+        p.extend_from_slice(script);
+        p.extend_from_slice(&group_len.to_le_bytes());
+        p.extend_from_slice(group);
+        p.extend_from_slice(&0u32.to_le_bytes());
+        p
+    }
+
+    #[test]
+    fn script_and_group_are_checked() {
+        // Well-formed: multi-byte UTF-8 passes.
+        let p = head_with_texts(4, "/aé".as_bytes(), 1, b"g");
+        match decode_all(&frame_bytes(1, &p)).unwrap().as_slice() {
+            [Frame::RequestHead(h)] => {
+                assert_eq!((h.script(), h.application_group()), ("/aé", "g"));
+                assert!(h.environ.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // Lengths past the end of the payload, including one no payload can hold.
+        let truncated = |field, offset, need, have| WireError::Truncated {
+            kind: Kind::RequestHead,
+            field,
+            entry: None,
+            offset,
+            need,
+            have,
+        };
+        let p = head_with_texts(1000, b"/a", 1, b"g");
+        assert_eq!(decode_err(&frame_bytes(1, &p)), truncated("script", 56, 1000, 11));
+        let p = head_with_texts(u32::MAX, b"/a", 0, b"");
+        assert_eq!(decode_err(&frame_bytes(1, &p)), truncated("script", 56, u32::MAX as usize, 10));
+        let p = head_with_texts(2, b"/a", 50, b"g");
+        assert_eq!(decode_err(&frame_bytes(1, &p)), truncated("application group", 62, 50, 5));
+
+        // Cut inside either length.
+        let e = decode_err(&frame_bytes(1, &[0; REQUEST_FIXED + 2]));
+        assert_eq!(e, truncated("script length", 52, 4, 2));
+        assert!(e.to_string().contains("truncated in field `script length`"), "{e}");
+        let e = decode_err(&frame_bytes(1, &[0; REQUEST_FIXED + 4 + 3]));
+        assert_eq!(e, truncated("application group length", 56, 4, 3));
+
+        // Not UTF-8: a stray byte, and a sequence cut short.
+        let p = head_with_texts(2, b"\xff/", 0, b"");
+        let e = decode_err(&frame_bytes(1, &p));
+        assert_eq!(e, WireError::NotUtf8 { kind: Kind::RequestHead, field: "script" });
+        assert_eq!(e.to_string(), "RequestHead frame: `script` is not UTF-8");
+        let p = head_with_texts(1, b"/", 2, b"a\xc3");
+        assert_eq!(
+            decode_err(&frame_bytes(1, &p)),
+            WireError::NotUtf8 { kind: Kind::RequestHead, field: "application group" }
+        );
     }
 }

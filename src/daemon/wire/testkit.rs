@@ -19,18 +19,29 @@ pub(super) fn environ() -> Pairs {
 }
 
 pub(super) fn request_head() -> RequestHead {
-    RequestHead {
-        secret: *b"0123456789abcdef0123456789ABCDEF",
-        request_start_us: 1_700_000_000_123_456,
-        queue_start_us: u64::MAX,
-        flags: RequestFlags {
-            script_reloading: true,
-            enable_sendfile: false,
-            ignore_activity: true,
-            head_request: true,
-        },
-        environ: environ(),
-    }
+    let flags = RequestFlags {
+        script_reloading: true,
+        enable_sendfile: false,
+        ignore_activity: true,
+        head_request: true,
+        https: true,
+    };
+    RequestHead::new(
+        *b"0123456789abcdef0123456789ABCDEF",
+        1_700_000_000_123_456,
+        u64::MAX,
+        flags,
+        "/srv/www/café/app.wsgi".into(),
+        "example.com|/app".into(),
+        environ(),
+    )
+    .unwrap()
+}
+
+/// A `RequestHead` payload up to its environ list: zeroed fixed fields (so valid flags), an
+/// empty script and an empty application group.
+pub(super) fn request_prefix() -> Vec<u8> {
+    vec![0u8; REQUEST_FIXED + 4 + 4]
 }
 
 pub(super) fn response_head() -> ResponseHead {
@@ -47,13 +58,10 @@ pub(super) fn response_head() -> ResponseHead {
 pub(super) fn samples() -> Vec<Frame> {
     vec![
         Frame::RequestHead(request_head()),
-        Frame::RequestHead(RequestHead {
-            secret: [0; 32],
-            request_start_us: 0,
-            queue_start_us: 0,
-            flags: RequestFlags::default(),
-            environ: Pairs::new(),
-        }),
+        Frame::RequestHead(
+            RequestHead::new([0; 32], 0, 0, RequestFlags::default(), "".into(), "".into(), Pairs::new())
+                .unwrap(),
+        ),
         Frame::BodyRequest { max: nz(65536) },
         Frame::BodyRequest { max: nz(u32::MAX) },
         Frame::Body(b"hello".to_vec()),
@@ -154,13 +162,13 @@ impl Rng {
             0 => {
                 let mut secret = [0u8; SECRET_LEN];
                 secret.iter_mut().for_each(|b| *b = self.next() as u8);
-                Frame::RequestHead(RequestHead {
-                    secret,
-                    request_start_us: self.next(),
-                    queue_start_us: self.next(),
-                    flags: RequestFlags::from_bits(self.next() as u32 & 0xf).unwrap(),
-                    environ: self.pairs(),
-                })
+                let flags = RequestFlags::from_bits(self.next() as u32 & 0x1f).unwrap();
+                // Lossy: any bytes, made valid UTF-8 (sometimes multi-byte U+FFFD).
+                let script = String::from_utf8_lossy(&self.bytes(24)).into_owned();
+                let group = String::from_utf8_lossy(&self.bytes(12)).into_owned();
+                let (start, queue) = (self.next(), self.next());
+                let head = RequestHead::new(secret, start, queue, flags, script, group, self.pairs());
+                Frame::RequestHead(head.unwrap())
             }
             1 => {
                 Frame::BodyRequest { max: NonZeroU32::new(self.next() as u32).unwrap_or(nz(1)) }

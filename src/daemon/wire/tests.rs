@@ -144,3 +144,19 @@ fn streamed_bodies_decode_like_whole_frames() {
         assert_eq!(decode_streamed(&mut rng, &bytes), Ok(frames), "round {round}");
     }
 }
+
+#[test]
+fn script_group_and_https_travel_as_fields_not_environ() {
+    let head = request_head();
+    let frames = decode_all(&encode_all(&[Frame::RequestHead(head.clone())])).unwrap();
+    let [Frame::RequestHead(back)] = frames.as_slice() else { panic!("{frames:?}") };
+    assert_eq!(back.script(), "/srv/www/café/app.wsgi");
+    assert_eq!(back.application_group(), "example.com|/app");
+    assert!(back.flags.https);
+    // The environ is exactly what was put in: no entries stand in for the fields.
+    assert_eq!(back.environ, environ());
+    assert_eq!(*back, head);
+    // The https bit alone flips only https.
+    let plain = RequestFlags { https: false, ..head.flags };
+    assert_eq!(head.flags.to_bits() ^ plain.to_bits(), RequestFlags::HTTPS);
+}
