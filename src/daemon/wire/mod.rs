@@ -45,7 +45,7 @@
 // One file per concern; everything public is re-exported here, so users only ever name
 // `wire::X` and the split is invisible to them.
 mod decoder;
-mod encode;
+mod encoder;
 mod errors;
 mod frames;
 mod pairs;
@@ -56,7 +56,7 @@ mod testkit;
 mod tests;
 
 pub use decoder::{Decoder, Limits, Piece};
-pub use encode::{body_header, encode, encode_body};
+pub use encoder::{body_header, encode, encode_body};
 pub use errors::WireError;
 pub use frames::{Frame, Kind, Outcome, RejectReason, RequestFlags, RequestHead, ResponseHead};
 pub use pairs::{Pairs, PairsIter};
