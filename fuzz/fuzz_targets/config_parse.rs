@@ -9,19 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// By path, so this crate does not depend on the main crate (which needs Apache and Python).
-#[allow(dead_code)]
-#[path = "../../src/config/mod.rs"]
-mod config;
-
-// config/ validates trusted-proxy options with the core's pure proxy rules.
-#[allow(dead_code)]
-#[path = "../../src/wsgi"]
-mod wsgi {
-    pub mod proxy;
-}
-
-use config::{Scope, parse_in, table::DIRECTIVES};
+use mod_wsgi_rs::config::{Scope, parse_in, table::DIRECTIVES};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {

@@ -9,19 +9,9 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// By path, so this crate does not depend on the main crate (which needs Apache and Python).
-#[allow(dead_code)]
-#[path = "../../src/daemon/wire.rs"]
-mod wire;
-
-// wire.rs names the core's BodyFailure (crate::wsgi::transport), itself std-only.
-#[allow(dead_code)]
-#[path = "../../src/wsgi"]
-mod wsgi {
-    pub mod transport;
-}
-
-use wire::{Decoder, Frame, Limits, WireError, encode};
+// The codec as the module builds it (a dependency, not a copy by path): only its std-only code
+// is reached, so the fuzzer links without Apache or Python.
+use mod_wsgi_rs::daemon::wire::{Decoder, Frame, Limits, WireError, encode};
 
 /// Frames decoded and how the stream ended (`finish`, or the first error).
 type Outcome = (Vec<Frame>, Result<(), WireError>);

@@ -52,24 +52,24 @@ fn now_us() -> u64 {
 
 pub fn proxy(r: Request<'_>, target: &Target, p: &Proxied<'_>) -> Status {
     let g = &target.group;
-    let mut environ = Pairs::with_capacity(p.vars.len() + 4, 4096);
-    let extra: [(&[u8], &[u8]); 2] = [(b"mod_wsgi.x-script", p.script.as_bytes()), (b"mod_wsgi.x-application-group", p.application_group.as_bytes())];
-    for (k, v) in p.vars.iter().copied().chain(extra) {
+    let mut environ = Pairs::with_capacity(p.vars.len(), 4096);
+    for (k, v) in p.vars.iter().copied() {
         if environ.push(k, v).is_err() {
             r.log(Level::Error, "Request too large to pass to the daemon process");
             return Status::INTERNAL_SERVER_ERROR;
         }
-    }
-    if p.https {
-        let _ = environ.push(b"HTTPS", b"on");
     }
     let flags = RequestFlags {
         script_reloading: p.script_reloading,
         enable_sendfile: p.enable_sendfile,
         ignore_activity: p.ignore_activity,
         head_request: r.method() == "HEAD",
+        https: p.https,
     };
-    let head = RequestHead { secret: target.secret, request_start_us: r.request_time_us() as u64, queue_start_us: now_us(), flags, environ };
+    let Ok(head) = RequestHead::new(target.secret, r.request_time_us() as u64, now_us(), flags, p.script.clone(), p.application_group.clone(), environ) else {
+        r.log(Level::Error, "Request too large to pass to the daemon process");
+        return Status::INTERNAL_SERVER_ERROR;
+    };
     let mut head_bytes = Vec::with_capacity(head.environ.encoded_len() + 64);
     wire::encode(&Frame::RequestHead(head), &mut head_bytes);
 

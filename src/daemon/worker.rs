@@ -22,7 +22,6 @@ use crate::python::interp::{self, Interpreter};
 use crate::sys::poller::Poller;
 use crate::sys::process;
 use crate::sys::socket;
-use crate::wsgi::environ;
 use crate::wsgi::run::Outcome as RunOutcome;
 use crate::wsgi::transport::LogLevel;
 use pyo3::prelude::*;
@@ -403,8 +402,8 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
     }
     let env = &head.environ;
     let text = |k: &[u8]| env.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
-    let Some(path) = text(b"mod_wsgi.x-script") else { return end(conn, Outcome::Failed) };
-    let group = text(b"mod_wsgi.x-application-group").unwrap_or_default();
+    let path = head.script().to_owned();
+    let group = head.application_group().to_owned();
     let callable = text(b"mod_wsgi.callable_object").unwrap_or_else(|| "application".into());
     let remote = format!("[remote {}:{}] ", text(b"REMOTE_ADDR").unwrap_or_default(), text(b"REMOTE_PORT").unwrap_or_default());
     let Some(mtime) = file_mtime_us(&path) else {
@@ -430,8 +429,8 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
         return false;
     }
     let Some(glue) = interp.glue() else { return end(conn, Outcome::Failed) };
-    let https = env.get(b"HTTPS").is_some_and(environ::https_flag);
-    let vars: Vec<(&[u8], &[u8])> = env.iter().filter(|(k, _)| !k.starts_with(b"mod_wsgi.x-") && *k != b"HTTPS").collect();
+    let https = head.flags.https;
+    let vars: Vec<(&[u8], &[u8])> = env.iter().collect();
     let context = python::interp_context(&group, Some(&shared.name));
     let app = AppRequest {
         script: &path,
