@@ -4,15 +4,16 @@
 
 use super::keepalive;
 use super::pools::Target;
-use super::wire::{self, BodyFailure, Decoder, Frame, Limits, Outcome, Pairs, Piece, RejectReason, RequestFlags, RequestHead};
+use super::relay::{Relay, RelayState, Sink, Step};
+use super::wire::{self, BodyFailure, Decoder, Frame, Limits, Pairs, Piece, RequestFlags, RequestHead};
 use crate::apache::bucket::BucketBuffer;
 use crate::apache::log::Level;
 use crate::apache::request::ApacheTransport;
 use crate::apache::{Request, Status};
+use crate::host::python;
 use crate::sys::socket;
 use crate::wsgi::latin1;
-use crate::wsgi::transport::Transport;
-use std::collections::VecDeque;
+use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::io::{ErrorKind, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -34,17 +35,6 @@ pub struct Proxied<'a> {
 /// Body bytes gathered before passing them to Apache.
 const COALESCE: usize = 64 * 1024;
 
-enum Relay {
-    Done(Status),
-    /// Done, and the connection can carry the next request.
-    Reusable(Status),
-    /// The daemon could not take the request (restarting); nothing was consumed.
-    Retry,
-    /// A kept connection ended before any process took the request: send it on a new one.
-    Stale,
-    /// The process running the request died before answering (idempotent, nothing consumed).
-    Died,
-}
 
 fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
@@ -214,242 +204,211 @@ impl ReadTimeout {
 /// of a large `Body` frame is then read straight into the buffer Apache will send.
 const HEAD_READ: usize = 16 * 1024;
 
+/// The response side of a relay: Apache's filters through the embedded transport, with body
+/// bytes held (up to response-buffer-size) so small responses go out with their end in one
+/// pass (Apache then sets Content-Length, as in embedded mode).
+struct ToApache<'t, 'r> {
+    r: Request<'r>,
+    transport: &'t mut ApacheTransport<'r>,
+    stream: &'t UnixStream,
+    coalesce: usize,
+    flush_delay: Duration,
+    held: Option<BucketBuffer>,
+}
+
+impl ToApache<'_, '_> {
+    /// Sends what is held once it is full.
+    fn send_if_full(&mut self) -> Result<(), ClientGone> {
+        match &self.held {
+            Some(out) if out.spare_len() == 0 => self.transport.send_buffer(self.held.take().expect("held"), false),
+            _ => Ok(()),
+        }
+    }
+
+    fn send_held(&mut self) -> Result<(), ClientGone> {
+        match self.held.take() {
+            Some(out) => self.transport.send_buffer(out, false),
+            None => Ok(()),
+        }
+    }
+
+    /// Receives up to `want` body bytes from the daemon straight into the held buffer.
+    fn receive_body(&mut self, want: usize, fds: &mut Vec<OwnedFd>) -> std::io::Result<usize> {
+        let (transport, coalesce, stream) = (&mut *self.transport, self.coalesce, self.stream);
+        let out = self.held.get_or_insert_with(|| transport.buffer(coalesce));
+        let want = want.min(out.spare_len());
+        out.fill_with(|spare| socket::recv_uninit_with_fds(stream, &mut spare[..want], fds))
+    }
+}
+
+impl Sink for ToApache<'_, '_> {
+    fn log(&mut self, level: LogLevel, msg: &str) {
+        self.r.log(python::log_level(level), msg);
+    }
+
+    fn head(&mut self, status: u16, status_line: &str, headers: &[(String, String)]) {
+        self.transport.set_response_head(status, status_line, headers);
+    }
+
+    fn body(&mut self, mut data: &[u8]) -> Result<(), ClientGone> {
+        while !data.is_empty() {
+            let (transport, coalesce) = (&mut *self.transport, self.coalesce);
+            let out = self.held.get_or_insert_with(|| transport.buffer(coalesce));
+            data = &data[out.extend_from_slice(data)..];
+            self.send_if_full()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, more_buffered: bool) -> Result<(), ClientGone> {
+        // More data arriving within response-flush-delay goes out with this flush.
+        let more_coming = more_buffered
+            || (!self.flush_delay.is_zero() && matches!(socket::poll2(self.stream.as_raw_fd(), -1, Some(self.flush_delay)), Ok(socket::Ready::First)));
+        match (more_coming, self.held.take()) {
+            (true, held) => {
+                self.held = held;
+                Ok(())
+            }
+            (false, Some(out)) => self.transport.send_buffer(out, true),
+            (false, None) => self.transport.send(&[], true),
+        }
+    }
+
+    fn send_file(&mut self, fd: OwnedFd, offset: u64, length: u64) -> Result<(), ClientGone> {
+        self.send_held()?;
+        self.transport.send_file(fd.as_raw_fd(), offset, length)
+    }
+
+    fn finish(&mut self) {
+        let _ = match self.held.take() {
+            Some(out) => self.transport.finish_buffer(out),
+            None => self.transport.finish(&[]),
+        };
+    }
+
+    fn end_aborted(&mut self) {
+        let _ = self.send_held();
+        self.transport.abort();
+    }
+
+    fn abort(&mut self) {
+        self.transport.abort();
+    }
+
+    fn redirect(&mut self, uri: &str) {
+        self.r.internal_redirect(uri);
+    }
+
+    fn pong(&mut self) {
+        let mut out = Vec::new();
+        wire::encode(&Frame::Pong, &mut out);
+        let _ = (&*self.stream).write_all(&out);
+    }
+}
+
 /// Relays one request on `stream`; `pooled` when the connection was kept from an earlier one.
-fn relay(r: Request<'_>, stream: &UnixStream, transport: &mut ApacheTransport<'_>, name: &str, t: &Tuning, pooled: bool, timeout: &mut ReadTimeout) -> Relay {
-    let (coalesce, error_override, io_timeout) = (t.coalesce, t.error_override, t.io_timeout);
-    let mut accepted = false;
+/// The I/O is here; what each frame means is `RelayState`'s.
+fn relay<'r>(r: Request<'r>, stream: &UnixStream, transport: &mut ApacheTransport<'r>, name: &str, t: &Tuning, pooled: bool, timeout: &mut ReadTimeout) -> Relay {
+    let mut state = RelayState::new(name, t.error_override, pooled);
+    let mut sink = ToApache { r, transport, stream, coalesce: t.coalesce, flush_delay: t.flush_delay, held: None };
+    let idempotent = matches!(r.method(), "GET" | "HEAD" | "OPTIONS");
+    let stopping = crate::apache::server::is_stopping;
     let mut decoder = Decoder::with_limits(t.limits);
-    // mod_wsgi's daemon mode: `Location: /path` with status 200 is an internal redirect.
-    let mut redirect: Option<String> = None;
-    let mut fds: VecDeque<OwnedFd> = VecDeque::new();
     let mut buf = [0u8; HEAD_READ];
-    // Request-body bytes the daemon granted (BodyRequest) and not yet sent, and the frames
-    // carrying them (reused for each piece).
-    let mut credit = 0usize;
-    let mut body_ended = false;
-    // The daemon got the whole body, BodyEnd included: it can keep the connection.
-    let mut body_end_sent = false;
+    // The frames carrying request-body pieces (reused for each piece).
     let mut body_frames = Vec::new();
-    let mut head_sent = false;
-    let mut consumed = false;
-    // Body bytes held back so small responses go out with the end of the response in one pass
-    // (Apache then sets Content-Length, as in embedded mode); sent once `coalesce` are here.
-    let mut pending: Option<BucketBuffer> = None;
+    let mut received = Vec::new();
     loop {
         // The application is reading the request body: pass it on as it arrives.
-        if credit > 0 && !body_ended {
-            let sent = forward_body(transport, credit, &mut body_frames);
+        if state.wants_body() {
+            let sent = forward_body(sink.transport, state.credit, &mut body_frames);
             if let Some(why) = sent.failure {
                 // mod_wsgi 6's line, with what happened in words instead of an APR status
                 r.log(Level::Error, &format!("[script {}] WSGI0126: Request data read error when proxying data to daemon process: {}.", r.filename(), why.describe()));
             }
-            credit -= sent.body_bytes;
-            body_ended = sent.ended;
+            state.credit -= sent.body_bytes;
+            state.body_ended = sent.ended;
             if (&*stream).write_all(&body_frames[..sent.frame_bytes]).is_ok() {
-                body_end_sent = sent.ended;
+                state.body_end_sent = sent.ended;
             } else {
                 // The daemon closed its side: the application answered without reading the
                 // rest (or the BodyEnd) of the body. Its response may be complete in the
                 // socket; whether it is shows when it is read.
-                body_ended = true;
+                state.body_ended = true;
             }
             continue;
         }
-        // Payload of a Body frame that is not buffered yet: read it straight into `pending`.
+        // Payload of a Body frame that is not buffered yet: read it straight into the held buffer.
         if decoder.body_left() > 0 && decoder.buffered() == 0 {
-            let out = pending.get_or_insert_with(|| transport.buffer(coalesce));
-            let want = decoder.body_left().min(out.spare_len());
-            let mut received = Vec::new();
-            match out.fill_with(|spare| socket::recv_uninit_with_fds(stream, &mut spare[..want], &mut received)) {
-                Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, "closed the connection"),
+            match sink.receive_body(decoder.body_left(), &mut received) {
+                Ok(0) => return state.daemon_gone(&mut sink, "closed the connection", idempotent, stopping()),
                 Ok(n) => {
                     timeout.progress();
-                    fds.extend(received);
+                    state.fds.extend(received.drain(..));
                     decoder.body_read_directly(n);
-                    if redirect.is_some() {
-                        pending = None;
-                    } else if out.spare_len() == 0 && transport.send_buffer(pending.take().expect("filled above"), false).is_err() {
+                    if state.discarding() {
+                        sink.held = None;
+                    } else if sink.send_if_full().is_err() {
                         return Relay::Done(Status::OK);
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && timeout.wait_on(stream, io_timeout) => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
-                    return finish_failed(transport, head_sent, Status::GATEWAY_TIME_OUT);
-                }
-                Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, &e.to_string()),
+                Err(e) if is_timeout(&e) && timeout.wait_on(stream, t.io_timeout) => {}
+                Err(e) if is_timeout(&e) => return state.timed_out(&mut sink),
+                Err(e) => return state.daemon_gone(&mut sink, &e.to_string(), idempotent, stopping()),
             }
             continue;
         }
-        let frame = match decoder.next_piece(coalesce) {
-            Ok(Some(Piece::Body(data))) => {
-                if redirect.is_some() {
-                    continue;
+        let step = match decoder.next_piece(t.coalesce) {
+            Ok(Some(Piece::Body(data))) => state.on_body(data, &mut sink),
+            Ok(Some(Piece::Frame(frame))) => {
+                let was_accepted = state.accepted();
+                let step = state.on_frame(frame, &mut sink, decoder.buffered() > 0);
+                if !was_accepted && state.accepted() {
+                    // The wait for acceptance is over: the socket-timeout wait starts now.
+                    timeout.progress();
                 }
-                let mut data = data;
-                while !data.is_empty() {
-                    let out = pending.get_or_insert_with(|| transport.buffer(coalesce));
-                    data = &data[out.extend_from_slice(data)..];
-                    if out.spare_len() == 0 && transport.send_buffer(pending.take().expect("filled above"), false).is_err() {
-                        return Relay::Done(Status::OK);
-                    }
+                step
+            }
+            Ok(None) => match socket::recv_with_fds(stream, &mut buf, &mut received) {
+                Ok(0) => return state.daemon_gone(&mut sink, "closed the connection", idempotent, stopping()),
+                Ok(n) => {
+                    timeout.progress();
+                    state.fds.extend(received.drain(..));
+                    decoder.feed(&buf[..n]);
+                    Step::Continue
                 }
-                continue;
-            }
-            Ok(Some(Piece::Frame(frame))) => frame,
-            Ok(None) => {
-                let mut received = Vec::new();
-                match socket::recv_with_fds(stream, &mut buf, &mut received) {
-                    Ok(0) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, "closed the connection"),
-                    Ok(n) => {
-                        timeout.progress();
-                        fds.extend(received);
-                        decoder.feed(&buf[..n]);
-                        continue;
+                Err(e) if e.kind() == ErrorKind::Interrupted => Step::Continue,
+                // Waiting for a process to take the request: in steps, so that a stopping
+                // Apache (whose pool is going away) ends the wait at once.
+                Err(e) if is_timeout(&e) && !state.accepted() => {
+                    if stopping() {
+                        return state.stopping_before_taken(&mut sink);
                     }
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    // Waiting for a process to take the request: in steps, so that a stopping
-                    // Apache (whose pool is going away) ends the wait at once.
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && !accepted => {
-                        if crate::apache::server::is_stopping() {
-                            r.log(Level::Info, &format!("Apache is stopping: the request for WSGI daemon process '{name}' was not taken by any process"));
-                            return Relay::Done(Status::SERVICE_UNAVAILABLE);
-                        }
-                        if let Some(step) = t.accept_deadline.map(|d| d.saturating_duration_since(Instant::now())).filter(|d| !d.is_zero()) {
-                            let step = step.min(ACCEPT_WAIT_STEP);
-                            if step != timeout.current {
-                                timeout.current = step;
-                                let _ = stream.set_read_timeout(Some(step));
-                            }
-                            continue;
-                        }
-                        r.log(Level::Error, &format!("No process of WSGI daemon process group '{name}' took the request within connect-timeout (is the pool able to start? see its log lines)"));
-                        return Relay::Done(Status::SERVICE_UNAVAILABLE);
+                    let Some(step) = t.accept_deadline.map(|d| d.saturating_duration_since(Instant::now())).filter(|d| !d.is_zero()) else {
+                        return state.not_taken(&mut sink);
+                    };
+                    let step = step.min(ACCEPT_WAIT_STEP);
+                    if step != timeout.current {
+                        timeout.current = step;
+                        let _ = stream.set_read_timeout(Some(step));
                     }
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && timeout.wait_on(stream, io_timeout) => continue,
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                        r.log(Level::Error, &format!("Timeout when reading response from WSGI daemon process '{name}'"));
-                        return finish_failed(transport, head_sent, Status::GATEWAY_TIME_OUT);
-                    }
-                    Err(e) => return daemon_gone(r, transport, name, head_sent, consumed, pooled, accepted, &e.to_string()),
+                    Step::Continue
                 }
-            }
-            Err(e) => {
-                r.log(Level::Error, &format!("Bad response from WSGI daemon process '{name}': {e}"));
-                return finish_failed(transport, head_sent, Status::BAD_GATEWAY);
-            }
+                Err(e) if is_timeout(&e) && timeout.wait_on(stream, t.io_timeout) => Step::Continue,
+                Err(e) if is_timeout(&e) => return state.timed_out(&mut sink),
+                Err(e) => return state.daemon_gone(&mut sink, &e.to_string(), idempotent, stopping()),
+            },
+            Err(e) => return state.bad_response(&mut sink, &e),
         };
-        if !accepted {
-            // A daemon acknowledges a request before anything else; another frame first could
-            // only be left over from an earlier request on this connection.
-            if !matches!(frame, Frame::Pong) {
-                r.log(Level::Error, &format!("WSGI daemon process '{name}' sent {:?} before taking the request", frame.kind()));
-                return Relay::Done(Status::BAD_GATEWAY);
-            }
-            accepted = true;
-            // The wait for acceptance is over: the socket-timeout wait starts now.
-            timeout.progress();
-        }
-        match frame {
-            // The daemon's acknowledgement that a process has the request.
-            Frame::Pong => {}
-            Frame::BodyRequest { max } => {
-                consumed = true;
-                // Credit granted after the end stays unused: the BodyEnd already sent is
-                // ahead of it on the connection, and is the daemon's answer.
-                credit = credit.saturating_add(max.get() as usize);
-            }
-            Frame::ResponseHead(h) => {
-                let (status, line, headers) = h.into_parts();
-                if error_override && status >= 400 {
-                    // Apache's ErrorDocument answers; the daemon sees the connection close.
-                    return Relay::Done(Status::from_apache(status as i32));
-                }
-                let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (latin1::decode(k), latin1::decode(v))).collect();
-                let location = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.clone());
-                if status == 200 && location.as_deref().is_some_and(|l| l.starts_with('/')) {
-                    redirect = location;
-                    continue;
-                }
-                transport.set_response_head(status, &latin1::decode(&line), &headers);
-                head_sent = true;
-            }
-            Frame::Flush | Frame::SendFile { .. } if redirect.is_some() => {
-                fds.clear();
-            }
-            Frame::End(Outcome::Complete) if redirect.is_some() => {
-                r.internal_redirect(redirect.as_deref().unwrap_or("/"));
-                return Relay::Done(Status::OK);
-            }
-            Frame::Flush => {
-                // More data arriving within response-flush-delay goes out with this flush.
-                let more_coming = decoder.buffered() > 0
-                    || (!t.flush_delay.is_zero()
-                        && matches!(socket::poll2(stream.as_raw_fd(), -1, Some(t.flush_delay)), Ok(socket::Ready::First)));
-                let sent = match (more_coming, pending.take()) {
-                    (true, held) => {
-                        pending = held;
-                        Ok(())
-                    }
-                    (false, Some(out)) => transport.send_buffer(out, true),
-                    (false, None) => transport.send(&[], true),
-                };
-                if sent.is_err() {
-                    return Relay::Done(Status::OK);
-                }
-            }
-            Frame::SendFile { offset, length } => {
-                let Some(fd) = fds.pop_front() else {
-                    r.log(Level::Error, &format!("WSGI daemon process '{name}' sent a file without its descriptor"));
-                    return finish_failed(transport, head_sent, Status::BAD_GATEWAY);
-                };
-                if let Some(out) = pending.take() {
-                    if transport.send_buffer(out, false).is_err() {
-                        return Relay::Done(Status::OK);
-                    }
-                }
-                if transport.send_file(fd.as_raw_fd(), offset, length).is_err() {
-                    return Relay::Done(Status::OK);
-                }
-            }
-            Frame::End(Outcome::Complete) => {
-                let _ = match pending.take() {
-                    Some(out) => transport.finish_buffer(out),
-                    None => transport.finish(&[]),
-                };
-                // A daemon that asked for the body keeps the connection only once it has read
-                // the BodyEnd (it takes in an end that has arrived even when its application
-                // stopped at CONTENT_LENGTH); a daemon that closed shows as a stale connection
-                // next time, and that request goes out again on a new one.
-                let clean = (!consumed || body_end_sent) && fds.is_empty() && decoder.buffered() == 0;
-                return if clean { Relay::Reusable(Status::OK) } else { Relay::Done(Status::OK) };
-            }
-            Frame::End(Outcome::Aborted) => {
-                if let Some(out) = pending.take() {
-                    let _ = transport.send_buffer(out, false);
-                }
-                transport.abort();
-                return Relay::Done(Status::OK);
-            }
-            Frame::End(Outcome::Failed) => return finish_failed(transport, head_sent, Status::INTERNAL_SERVER_ERROR),
-            Frame::End(Outcome::NotFound) => return finish_failed(transport, head_sent, Status::NOT_FOUND),
-            Frame::Rejected(RejectReason::Restarting) if !consumed && !head_sent => return Relay::Retry,
-            Frame::Rejected(RejectReason::QueueTimeout) if !head_sent => {
-                r.log(Level::Error, &format!("Queue timeout expired for WSGI daemon process '{name}'"));
-                return Relay::Done(Status::GATEWAY_TIME_OUT);
-            }
-            Frame::Ping => {
-                let mut out = Vec::new();
-                wire::encode(&Frame::Pong, &mut out);
-                let _ = (&*stream).write_all(&out);
-            }
-            other => {
-                r.log(Level::Error, &format!("Unexpected {:?} frame from WSGI daemon process '{name}'", other.kind()));
-                return finish_failed(transport, head_sent, Status::BAD_GATEWAY);
-            }
+        if let Step::End(relay) = step {
+            return relay;
         }
     }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 /// Largest Body frame of request body sent to a daemon.
@@ -500,32 +459,3 @@ fn forward_body(transport: &mut ApacheTransport<'_>, credit: usize, frames: &mut
     }
     Forwarded { frame_bytes, body_bytes: got, ended, failure }
 }
-
-/// The daemon went away mid-request (crash, kill -9). Before anything was consumed or sent,
-/// a retry reaches another (or the restarted) process; otherwise the client must see failure.
-#[allow(clippy::too_many_arguments)]
-fn daemon_gone(r: Request<'_>, transport: &mut ApacheTransport<'_>, name: &str, head_sent: bool, consumed: bool, pooled: bool, accepted: bool, why: &str) -> Relay {
-    if pooled && !accepted {
-        return Relay::Stale;
-    }
-    let idempotent = matches!(r.method(), "GET" | "HEAD" | "OPTIONS");
-    // While Apache stops, the pool is stopping too: a retry would only wait.
-    if !head_sent && !consumed && idempotent && !crate::apache::server::is_stopping() {
-        r.log(Level::Info, &format!("WSGI daemon process '{name}' {why} before answering; retrying the request"));
-        // A process that had taken the request died running it: the request may be what
-        // killed it, so it gets one more try, not one per replacement process.
-        return if accepted { Relay::Died } else { Relay::Retry };
-    }
-    r.log(Level::Error, &format!("WSGI daemon process '{name}' {why} before the response was complete"));
-    finish_failed(transport, head_sent, Status::BAD_GATEWAY)
-}
-
-fn finish_failed(transport: &mut ApacheTransport<'_>, head_sent: bool, status: Status) -> Relay {
-    if head_sent {
-        transport.abort();
-        Relay::Done(Status::OK)
-    } else {
-        Relay::Done(status)
-    }
-}
-

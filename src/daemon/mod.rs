@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod client;
 pub mod keepalive;
 pub mod pools;
+pub mod relay;
 pub mod supervisor;
 pub mod transport;
 pub mod watch;
