@@ -15,7 +15,7 @@ use crate::sys::socket;
 use crate::wsgi::latin1;
 use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::io::{ErrorKind, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -263,7 +263,7 @@ impl Sink for ToApache<'_, '_> {
     fn flush(&mut self, more_buffered: bool) -> Result<(), ClientGone> {
         // More data arriving within response-flush-delay goes out with this flush.
         let more_coming = more_buffered
-            || (!self.flush_delay.is_zero() && matches!(socket::poll2(self.stream.as_raw_fd(), -1, Some(self.flush_delay)), Ok(socket::Ready::First)));
+            || (!self.flush_delay.is_zero() && matches!(socket::poll2(self.stream.as_fd(), None, Some(self.flush_delay)), Ok(socket::Ready::First)));
         match (more_coming, self.held.take()) {
             (true, held) => {
                 self.held = held;

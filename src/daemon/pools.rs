@@ -11,7 +11,7 @@ use crate::apache::{Pool as AprPool, Server};
 use crate::config::daemon::DaemonGroup;
 use crate::sys::process::{self, Forked, Pid};
 use crate::sys::socket;
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 pub struct Pool {
     pub group: DaemonGroup,
     pub socket_path: PathBuf,
-    pub listener: RawFd,
+    /// None once closed in this process (children that do not serve the pool).
+    pub listener: Option<OwnedFd>,
     pub secret: [u8; SECRET_LEN],
     /// The server (vhost) whose config defined the pool: only it may use the pool.
     pub server: usize,
@@ -108,12 +109,11 @@ pub fn start(pconf: AprPool<'static>, main: Server<'static>) -> Result<(), Strin
                     socket_path.display()
                 )
             })?;
-            socket::set_buffer_sizes(listener.as_raw_fd(), group.send_buffer_size, group.receive_buffer_size)
+            socket::set_buffer_sizes(listener.as_fd(), group.send_buffer_size, group.receive_buffer_size)
                 .map_err(|e| format!("WSGIDaemonProcess {}: send/receive-buffer-size: {e}", group.name))?;
             let mut secret = [0u8; SECRET_LEN];
             socket::random_bytes(&mut secret).map_err(|e| format!("reading /dev/urandom: {e}"))?;
-            let listener = listener.into_raw_fd();
-            created.push(Pool { group, socket_path, listener, secret, server: s.raw() as usize, defined_in_vhost, supervisor: None, watch: None });
+            created.push(Pool { group, socket_path, listener: Some(listener), secret, server: s.raw() as usize, defined_in_vhost, supervisor: None, watch: None });
         }
     }
     if created.is_empty() {
@@ -205,7 +205,7 @@ fn stop() {
                 let _ = process::reap(pid);
             }
         }
-        drop(socket::owned(p.listener));
+        drop(p.listener.take());
         let _ = std::fs::remove_file(&p.socket_path);
     }
 }
@@ -215,12 +215,12 @@ fn stop() {
 /// those numbers again, as they may have been reused (the supervisor's control pipe was).
 pub fn close_listeners_except(keep: Option<&str>) {
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-    for p in pools.iter_mut().filter(|p| Some(p.group.name.as_str()) != keep && p.listener >= 0) {
-        drop(socket::owned(p.listener));
-        p.listener = -1;
+    for p in pools.iter_mut().filter(|p| Some(p.group.name.as_str()) != keep) {
+        drop(p.listener.take());
     }
 }
 
-pub fn listener_of(name: &str) -> Option<RawFd> {
-    with_pool(name, |p| p.listener)
+/// This process's own descriptor for pool `name`'s listening socket (a duplicate).
+pub fn listener_of(name: &str) -> Option<std::io::Result<OwnedFd>> {
+    with_pool(name, |p| p.listener.as_ref().map(|l| l.try_clone())).flatten()
 }

@@ -10,7 +10,7 @@ use crate::apache::server;
 use crate::sys::process::{self, Exit, Forked, Pid};
 use crate::sys::socket;
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 struct Worker {
@@ -55,7 +55,7 @@ pub fn run(name: &str, main: Server<'static>, apache: Pid) -> ! {
             process::exit_now(1)
         }
     };
-    let _ = socket::set_nonblocking(control_read.as_raw_fd(), true);
+    let _ = socket::set_nonblocking(control_read.as_fd(), true);
     let mut sup = Supervisor {
         pid: process::pid(),
         name: name.to_string(),
@@ -92,7 +92,7 @@ pub fn run(name: &str, main: Server<'static>, apache: Pid) -> ! {
             sup.message(String::from_utf8_lossy(&line).trim());
         }
         sup.reap();
-        let _ = socket::poll2(control.as_raw_fd(), -1, Some(Duration::from_millis(50)));
+        let _ = socket::poll2(control.as_fd(), None, Some(Duration::from_millis(50)));
         sup.retire_replaced();
     }
 }
@@ -116,7 +116,10 @@ impl Supervisor {
     fn spawn(&mut self) {
         let generation = self.generation;
         match process::fork() {
-            Ok(Forked::Child) => worker::run(&self.name, self.main, self.control_write.as_raw_fd(), self.pid),
+            Ok(Forked::Child) => match self.control_write.try_clone() {
+                Ok(control) => worker::run(&self.name, self.main, control, self.pid),
+                Err(_) => process::exit_now(1),
+            },
             Ok(Forked::Parent(pid)) => {
                 self.workers.push(Worker { pid, generation, started: Instant::now(), ready: false, retiring: false });
             }

@@ -7,7 +7,7 @@ use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::cell::RefCell;
 use std::io::{IoSlice, Read, Write};
 use std::num::NonZeroU32;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 
@@ -118,7 +118,7 @@ impl Connection {
                 Ok(Some(Piece::Frame(Frame::BodyEnd | Frame::BodyFailed(_)))) => self.body.ended = true,
                 Ok(Some(Piece::Frame(_))) | Err(_) => return false,
                 Ok(None) => {
-                    if !crate::sys::socket::readable_now(self.stream.as_raw_fd()) || !matches!(self.fill(), Ok(true)) {
+                    if !crate::sys::socket::readable_now(self.stream.as_fd()) || !matches!(self.fill(), Ok(true)) {
                         return false;
                     }
                 }

@@ -9,7 +9,6 @@ use crate::python::interp::{self, Interpreter};
 use crate::wsgi::transport::LogLevel;
 use pyo3::prelude::*;
 use std::collections::HashMap;
-use std::io::Write;
 use std::os::fd::RawFd;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -152,9 +151,7 @@ pub fn answer_timeout(conn: RawFd) {
         wire::encode(&Frame::ResponseHead(head), &mut out);
     }
     wire::encode(&Frame::End(Outcome::Complete), &mut out);
-    let mut file = std::mem::ManuallyDrop::new(crate::sys::socket::file_of(conn));
-    let _ = file.write_all(&out);
-    // The application may still be running and write more: none of it may reach the Apache
-    // child, which would take it for the answer to its next request on this connection.
-    crate::sys::socket::shutdown(conn);
+    // Then shut: the application may still be running and write more, and none of it may
+    // reach the Apache child, which would take it for the answer to its next request.
+    crate::sys::socket::answer_and_shut(conn, &out);
 }

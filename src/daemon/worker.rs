@@ -29,7 +29,7 @@ use pyo3::types::PyDict;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,10 +38,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 struct Shared {
     name: String,
     group: DaemonGroup,
-    listener: RawFd,
+    listener: OwnedFd,
     secret: [u8; super::wire::SECRET_LEN],
     case_sensitive: bool,
-    control: RawFd,
+    /// The pipe to the supervisor.
+    control: std::fs::File,
     draining: AtomicBool,
     busy: AtomicUsize,
     served: AtomicU64,
@@ -66,16 +67,18 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-pub fn run(name: &str, main: Server<'static>, control: RawFd, supervisor: process::Pid) -> ! {
+pub fn run(name: &str, main: Server<'static>, control: OwnedFd, supervisor: process::Pid) -> ! {
     python::set_main_server(main);
     process::reset_signal_handlers(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCHLD, libc::SIGWINCH]);
     // A write to an Apache child that went away must fail, not kill the process.
     process::ignore_sigpipe();
     server::close_apache_listeners();
     pools::close_listeners_except(Some(name));
-    let Some((group, listener, secret)) = pools::with_pool(name, |p| (p.group.clone(), p.listener, p.secret)) else {
+    let (Some((group, secret)), Some(Ok(listener))) = (pools::with_pool(name, |p| (p.group.clone(), p.secret)), pools::listener_of(name)) else {
         process::exit_now(1)
     };
+    // The registry's copy goes: this process serves through its own.
+    pools::close_listeners_except(None);
     let pid = process::pid();
     if let Err(e) = set_up_process(&group, main) {
         main.log(Level::Error, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot start: {e}"));
@@ -85,8 +88,8 @@ pub fn run(name: &str, main: Server<'static>, control: RawFd, supervisor: proces
     process::die_with_parent(libc::SIGTERM, supervisor);
     // Woken threads race to accept (other processes watch the same socket): the loser must
     // not block. Every process of the pool shares this socket and sets it the same way.
-    let _ = socket::set_nonblocking(listener, true);
-    let poller = match Poller::new().and_then(|p| p.watch(listener, LISTENER).map(|_| p)) {
+    let _ = socket::set_nonblocking(listener.as_fd(), true);
+    let poller = match Poller::new().and_then(|p| p.watch(&listener, LISTENER).map(|_| p)) {
         Ok(p) => p,
         Err(e) => {
             main.log(Level::Error, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) cannot watch its socket: {e}"));
@@ -102,7 +105,7 @@ pub fn run(name: &str, main: Server<'static>, control: RawFd, supervisor: proces
         group,
         listener,
         secret,
-        control,
+        control: std::fs::File::from(control),
         draining: AtomicBool::new(false),
         busy: AtomicUsize::new(0),
         served: AtomicU64::new(0),
@@ -259,8 +262,7 @@ fn set_up_process(g: &DaemonGroup, main: Server<'_>) -> Result<(), String> {
 
 fn tell_supervisor(shared: &Shared, what: &str) {
     let line = format!("{what} {}\n", process::pid());
-    let mut pipe = std::mem::ManuallyDrop::new(socket::file_of(shared.control));
-    let _ = pipe.write_all(line.as_bytes());
+    let _ = (&shared.control).write_all(line.as_bytes());
 }
 
 /// How often a thread waiting for a connection checks whether the process is draining.
@@ -278,7 +280,7 @@ fn stop_accepting(shared: &Shared) {
 /// them while another process may be free. Closing such connections unread makes the Apache
 /// child send those requests again on new connections, which any process can take.
 fn bounce_waiting(shared: &Shared) {
-    idle_connections(shared).retain(|&fd, _| !socket::readable_now(fd));
+    idle_connections(shared).retain(|_, conn| !socket::readable_now(conn.stream.as_fd()));
 }
 
 fn idle_connections(shared: &Shared) -> std::sync::MutexGuard<'_, HashMap<RawFd, Connection>> {
@@ -292,9 +294,9 @@ fn work_loop(shared: &Shared) {
                 if shared.draining.load(Ordering::Acquire) {
                     continue;
                 }
-                let accepted = socket::accept(shared.listener);
+                let accepted = socket::accept(shared.listener.as_fd());
                 // Another thread may take the next queued connection meanwhile.
-                let _ = shared.poller.watch(shared.listener, LISTENER);
+                let _ = shared.poller.watch(&shared.listener, LISTENER);
                 match accepted {
                     Ok(Some(stream)) => Connection::new(stream),
                     Ok(None) => continue,
@@ -331,9 +333,9 @@ fn park(shared: &Shared, conn: Connection) {
     if shared.draining.load(Ordering::Acquire) {
         return;
     }
-    idle.insert(fd, conn);
-    if shared.poller.watch(fd, fd as u64).is_err() {
-        idle.remove(&fd);
+    let watched = shared.poller.watch(&conn.stream, fd as u64);
+    if watched.is_ok() {
+        idle.insert(fd, conn);
     }
 }
 

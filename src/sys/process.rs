@@ -1,6 +1,13 @@
 //! Processes: fork, wait, signals, privileges, resource limits, the process title.
+//!
+//! Through nix where it has a safe call (wait, kill, users and groups, credentials, limits,
+//! prctl, signal masks); libc only where nix has none (fork, sigtimedwait, setpriority,
+//! setlocale, malloc_trim) or the call is unsafe there too (signal dispositions).
 
 use super::check;
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{Gid, Group, Uid, User};
 use std::ffi::CString;
 use std::io;
 
@@ -25,13 +32,12 @@ pub fn fork() -> io::Result<Forked> {
 /// Ends the process without running atexit handlers or Apache's cleanups (which belong to
 /// the process we were forked from).
 pub fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit is always safe to call.
+    // SAFETY: _exit has no preconditions (nix does not wrap it).
     unsafe { libc::_exit(code) }
 }
 
 pub fn pid() -> Pid {
-    // SAFETY: getpid cannot fail.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 pub enum Exit {
@@ -39,74 +45,58 @@ pub enum Exit {
     Signal(i32),
 }
 
+fn exited(status: WaitStatus) -> Option<(Pid, Exit)> {
+    match status {
+        WaitStatus::Exited(pid, code) => Some((pid.as_raw(), Exit::Code(code))),
+        WaitStatus::Signaled(pid, sig, _) => Some((pid.as_raw(), Exit::Signal(sig as i32))),
+        _ => None,
+    }
+}
+
 /// Reaps one exited child without blocking.
 pub fn reap_any() -> Option<(Pid, Exit)> {
-    let mut status = 0;
-    // SAFETY: waitpid writes the status into a valid int.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-    if pid <= 0 {
-        return None;
-    }
-    let exit = if libc::WIFSIGNALED(status) { Exit::Signal(libc::WTERMSIG(status)) } else { Exit::Code(libc::WEXITSTATUS(status)) };
-    Some((pid, exit))
+    exited(waitpid(None, Some(WaitPidFlag::WNOHANG)).ok()?)
 }
 
 /// Reaps `pid` if it has exited.
 pub fn reap(pid: Pid) -> Option<Exit> {
-    let mut status = 0;
-    // SAFETY: as above.
-    let got = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    (got == pid).then(|| if libc::WIFSIGNALED(status) { Exit::Signal(libc::WTERMSIG(status)) } else { Exit::Code(libc::WEXITSTATUS(status)) })
+    exited(waitpid(nix::unistd::Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)).ok()?).map(|(_, exit)| exit)
 }
 
+/// Sends `sig` (0: none, to test that the process exists) to `pid`.
 pub fn signal(pid: Pid, sig: i32) -> bool {
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pid, sig) == 0 }
+    let sig = match sig {
+        0 => None,
+        s => match Signal::try_from(s) {
+            Ok(s) => Some(s),
+            Err(_) => return false,
+        },
+    };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
 }
 
 pub fn alive(pid: Pid) -> bool {
     signal(pid, 0)
 }
 
-/// Looks up a user: (uid, primary gid, home).
+/// Looks up a user: (uid, primary gid, home). Thread-safe (getpwnam_r).
 pub fn user_by_name(name: &str) -> Option<(u32, u32, String)> {
-    let cname = CString::new(name).ok()?;
-    // SAFETY: getpwnam returns a pointer into static storage or NULL; we copy out at once and only call it during single-threaded setup.
-    unsafe {
-        let pw = libc::getpwnam(cname.as_ptr());
-        if pw.is_null() {
-            return None;
-        }
-        let home = std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned();
-        Some(((*pw).pw_uid, (*pw).pw_gid, home))
-    }
+    let u = User::from_name(name).ok()??;
+    Some((u.uid.as_raw(), u.gid.as_raw(), u.dir.to_string_lossy().into_owned()))
 }
 
+/// (name, primary gid, home) of a uid.
 pub fn user_by_id(uid: u32) -> Option<(String, u32, String)> {
-    // SAFETY: as in user_by_name.
-    unsafe {
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() {
-            return None;
-        }
-        let name = std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned();
-        let home = std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned();
-        Some((name, (*pw).pw_gid, home))
-    }
+    let u = User::from_uid(Uid::from_raw(uid)).ok()??;
+    Some((u.name, u.gid.as_raw(), u.dir.to_string_lossy().into_owned()))
 }
 
 pub fn group_by_name(name: &str) -> Option<u32> {
-    let cname = CString::new(name).ok()?;
-    // SAFETY: as in user_by_name.
-    unsafe {
-        let gr = libc::getgrnam(cname.as_ptr());
-        (!gr.is_null()).then(|| (*gr).gr_gid)
-    }
+    Some(Group::from_name(name).ok()??.gid.as_raw())
 }
 
 pub fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 /// Drops privileges for good: supplementary groups, gid, then uid.
@@ -115,24 +105,22 @@ pub fn become_user(uid: u32, gid: u32, user_name: &str, extra_groups: &[u32]) ->
         return Ok(());
     }
     let cname = CString::new(user_name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: plain syscalls with valid arguments; order matters (groups before uid).
-    unsafe {
-        check(libc::setgid(gid))?;
-        if extra_groups.is_empty() {
-            check(libc::initgroups(cname.as_ptr(), gid))?;
-        } else {
-            let mut groups = vec![gid];
-            groups.extend_from_slice(extra_groups);
-            check(libc::setgroups(groups.len(), groups.as_ptr()))?;
-        }
-        check(libc::setuid(uid))?;
+    // glibc's wrappers change the credentials of every thread (a raw syscall would not);
+    // groups before the uid, which can no longer change them.
+    let gid = Gid::from_raw(gid);
+    nix::unistd::setgid(gid)?;
+    if extra_groups.is_empty() {
+        nix::unistd::initgroups(&cname, gid)?;
+    } else {
+        let groups: Vec<Gid> = std::iter::once(gid).chain(extra_groups.iter().map(|&g| Gid::from_raw(g))).collect();
+        nix::unistd::setgroups(&groups)?;
     }
+    nix::unistd::setuid(Uid::from_raw(uid))?;
     Ok(())
 }
 
 pub fn set_umask(mask: u32) {
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(mask as libc::mode_t) };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as libc::mode_t));
 }
 
 pub fn set_priority(nice: i32) -> io::Result<()> {
@@ -147,22 +135,20 @@ pub enum Limit {
 }
 
 pub fn set_limit(which: Limit, soft: u64, hard: u64) -> io::Result<()> {
+    use nix::sys::resource::Resource;
     let resource = match which {
-        Limit::Cpu => libc::RLIMIT_CPU,
-        Limit::Data => libc::RLIMIT_DATA,
-        Limit::AddressSpace => libc::RLIMIT_AS,
+        Limit::Cpu => Resource::RLIMIT_CPU,
+        Limit::Data => Resource::RLIMIT_DATA,
+        Limit::AddressSpace => Resource::RLIMIT_AS,
     };
-    let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
-    // SAFETY: setrlimit reads a valid struct.
-    check(unsafe { libc::setrlimit(resource, &limit) }).map(drop)
+    Ok(nix::sys::resource::setrlimit(resource, soft, hard)?)
 }
 
 /// Sets the name shown by `ps -o comm` and top (at most 15 bytes).
 pub fn set_thread_name(name: &str) {
     let short: String = name.chars().take(15).collect();
     if let Ok(c) = CString::new(short) {
-        // SAFETY: PR_SET_NAME copies a NUL-terminated string.
-        unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr() as libc::c_ulong, 0, 0, 0) };
+        let _ = nix::sys::prctl::set_name(&c);
     }
 }
 
@@ -184,47 +170,37 @@ pub unsafe fn set_process_title(argv0: *mut u8, len: usize, title: &str) {
     }
 }
 
+fn signal_set(signals: &[i32]) -> SigSet {
+    let mut set = SigSet::empty();
+    for s in signals.iter().filter_map(|&s| Signal::try_from(s).ok()) {
+        set.add(s);
+    }
+    set
+}
+
 /// Blocks `signals` in this thread (and threads it starts later).
 pub fn block_signals(signals: &[i32]) {
-    // SAFETY: builds a sigset on the stack and applies it to the calling thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in signals {
-            libc::sigaddset(&mut set, s);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
+    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signal_set(signals)), None);
 }
 
 /// Waits for one of `signals` (which must be blocked) for at most `timeout`.
 pub fn wait_signal(signals: &[i32], timeout: std::time::Duration) -> Option<i32> {
-    // SAFETY: sigtimedwait with a valid set and timespec.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in signals {
-            libc::sigaddset(&mut set, s);
-        }
-        let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
-        let sig = libc::sigtimedwait(&set, std::ptr::null_mut(), &ts);
-        (sig > 0).then_some(sig)
-    }
+    let set = signal_set(signals);
+    let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
+    // SAFETY: sigtimedwait (which nix lacks) reads a valid set and timespec and writes no siginfo (NULL).
+    let sig = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
+    (sig > 0).then_some(sig)
 }
 
 /// Restores default dispositions for signals Apache installed handlers for, so a forked
 /// process is not driven by the parent's handlers.
 pub fn reset_signal_handlers(signals: &[i32]) {
-    for &s in signals {
-        // SAFETY: resetting a disposition to SIG_DFL is always valid.
-        unsafe { libc::signal(s, libc::SIG_DFL) };
+    for s in signals.iter().filter_map(|&s| Signal::try_from(s).ok()) {
+        // SAFETY: SIG_DFL installs no handler, so no handler can run unsafely.
+        let _ = unsafe { nix::sys::signal::signal(s, SigHandler::SigDfl) };
     }
-    // SAFETY: unblocks everything the parent may have blocked.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
+    // unblocks everything the parent may have blocked
+    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
 pub fn set_env(key: &str, value: &str) {
@@ -239,8 +215,8 @@ pub fn apply_locale() -> bool {
 }
 
 pub fn ignore_sigpipe() {
-    // SAFETY: setting SIGPIPE to SIG_IGN is always valid.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // SAFETY: SIG_IGN installs no handler, so no handler can run unsafely.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
 }
 
 /// Returns every free page of the malloc heap to the kernel, including those below live
@@ -252,24 +228,20 @@ pub fn release_free_heap() {
 
 /// This thread's pthread id, which is also Python's `threading.get_ident()`.
 pub fn thread_id() -> u64 {
-    // SAFETY: pthread_self cannot fail.
-    (unsafe { libc::pthread_self() }) as u64
+    nix::sys::pthread::pthread_self() as u64
 }
 
 /// Asks the kernel to send `sig` to this process when its parent exits (and sends it now if
 /// the parent is already gone), so daemons never outlive the Apache that started them.
 /// Must be called again after a change of credentials, which clears it.
 pub fn die_with_parent(sig: i32, expected_parent: Pid) {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) and getppid have no memory-safety preconditions.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
-        if libc::getppid() != expected_parent {
-            libc::kill(libc::getpid(), sig);
-        }
+    let Ok(sig) = Signal::try_from(sig) else { return };
+    let _ = nix::sys::prctl::set_pdeathsig(sig);
+    if parent_pid() != expected_parent {
+        let _ = nix::sys::signal::kill(nix::unistd::getpid(), sig);
     }
 }
 
 pub fn parent_pid() -> Pid {
-    // SAFETY: getppid cannot fail.
-    unsafe { libc::getppid() }
+    nix::unistd::getppid().as_raw()
 }

@@ -2,10 +2,9 @@
 //! accept with a stop pipe, and passing file descriptors (SCM_RIGHTS) so Apache can sendfile a
 //! file the daemon opened.
 
-use super::check;
-use std::ffi::CString;
+use nix::sys::socket::{self as nsock, AddressFamily, Backlog, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr, sockopt};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -13,50 +12,28 @@ use std::time::Duration;
 /// Creates a listening socket at `path`, `srwx------`, owned by `owner` when we are root.
 pub fn listen(path: &Path, backlog: u32, owner: Option<(u32, u32)>) -> io::Result<OwnedFd> {
     let _ = std::fs::remove_file(path);
-    let cpath = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: socket/bind/listen on a fresh descriptor with a correctly sized sockaddr_un; umask is restored right after bind (the Apache parent is single-threaded here).
-    unsafe {
-        let fd = OwnedFd::from_raw_fd(check(libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0))?);
-        let mut addr: libc::sockaddr_un = std::mem::zeroed();
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        let bytes = cpath.as_bytes_with_nul();
-        if bytes.len() > addr.sun_path.len() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("socket path too long: {}", path.display())));
+    let addr = UnixAddr::new(path)?;
+    let fd = nsock::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    // The Apache parent is single-threaded here, so the umask is ours until it is restored.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    let bound = nsock::bind(fd.as_raw_fd(), &addr);
+    nix::sys::stat::umask(old);
+    bound?;
+    if let Some((uid, gid)) = owner {
+        if nix::unistd::geteuid().is_root() {
+            nix::unistd::chown(path, Some(nix::unistd::Uid::from_raw(uid)), Some(nix::unistd::Gid::from_raw(gid)))?;
         }
-        for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
-            *dst = *src as libc::c_char;
-        }
-        let old = libc::umask(0o077);
-        let bound = libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_un>() as u32);
-        libc::umask(old);
-        check(bound)?;
-        if let Some((uid, gid)) = owner {
-            if libc::geteuid() == 0 {
-                check(libc::chown(cpath.as_ptr(), uid, gid))?;
-            }
-        }
-        check(libc::listen(fd.as_raw_fd(), backlog as libc::c_int))?;
-        Ok(fd)
     }
+    nsock::listen(&fd, Backlog::new(backlog.min(i32::MAX as u32) as i32)?)?;
+    Ok(fd)
 }
 
-pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = check(libc::fcntl(fd, libc::F_GETFL))?;
-        let flags = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
-        check(libc::fcntl(fd, libc::F_SETFL, flags)).map(drop)
-    }
-}
-
-/// Keeps `fd` open across exec? No: marks it close-on-exec or not.
-pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = check(libc::fcntl(fd, libc::F_GETFD))?;
-        let flags = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
-        check(libc::fcntl(fd, libc::F_SETFD, flags)).map(drop)
-    }
+pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+    let flags = if on { flags | OFlag::O_NONBLOCK } else { flags & !OFlag::O_NONBLOCK };
+    fcntl(fd, FcntlArg::F_SETFL(flags))?;
+    Ok(())
 }
 
 pub enum Ready {
@@ -68,63 +45,64 @@ pub enum Ready {
 }
 
 /// Waits until one of two descriptors is readable.
-pub fn poll2(first: RawFd, second: RawFd, timeout: Option<Duration>) -> io::Result<Ready> {
-    let mut fds = [
-        libc::pollfd { fd: first, events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: second, events: libc::POLLIN, revents: 0 },
-    ];
-    let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
-    // SAFETY: poll on a valid array of two pollfd structs.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
-    if n < 0 {
-        let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::Interrupted { Ok(Ready::Timeout) } else { Err(e) };
+pub fn poll2(first: BorrowedFd<'_>, second: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Ready> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout};
+    let mut fds = vec![PollFd::new(first, PollFlags::POLLIN)];
+    fds.extend(second.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
+    let timeout = match timeout {
+        Some(t) => PollTimeout::try_from(t).unwrap_or(PollTimeout::MAX),
+        None => PollTimeout::NONE,
+    };
+    match nix::poll::poll(&mut fds, timeout) {
+        Ok(_) => {}
+        Err(nix::errno::Errno::EINTR) => return Ok(Ready::Timeout),
+        Err(e) => return Err(e.into()),
     }
-    Ok(if fds[1].revents != 0 {
+    let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+    Ok(if fds.get(1).is_some_and(ready) {
         Ready::Second
-    } else if fds[0].revents != 0 {
+    } else if ready(&fds[0]) {
         Ready::First
     } else {
         Ready::Timeout
     })
 }
 
-/// Ends both directions of a connection whose descriptor someone else owns: later writes on
-/// either side fail, and the peer reads end-of-stream after what was already sent.
-pub fn shutdown(fd: RawFd) {
-    // SAFETY: shutdown only changes the state of the socket behind a descriptor the caller keeps open.
-    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+/// Writes `data` onto a connection whose descriptor another thread owns, then ends both
+/// directions: later writes on either side fail, and the peer reads end-of-stream after
+/// what was sent. Only the descriptor's number is used; nothing is closed.
+pub fn answer_and_shut(fd: RawFd, data: &[u8]) {
+    let mut rest = data;
+    while !rest.is_empty() {
+        match nsock::send(fd, rest, MsgFlags::MSG_NOSIGNAL) {
+            Ok(0) => break,
+            Ok(n) => rest = &rest[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = nsock::shutdown(fd, nsock::Shutdown::Both);
 }
 
 /// Whether `fd` has input (or was closed by its peer) right now.
-pub fn readable_now(fd: RawFd) -> bool {
-    matches!(poll2(fd, -1, Some(Duration::ZERO)), Ok(Ready::First))
+pub fn readable_now(fd: BorrowedFd<'_>) -> bool {
+    matches!(poll2(fd, None, Some(Duration::ZERO)), Ok(Ready::First))
 }
 
 /// Accepts one connection; None when none is queued (the listener is non-blocking: another
 /// process may have taken it first) or on a signal.
-pub fn accept(listener: RawFd) -> io::Result<Option<UnixStream>> {
-    // SAFETY: accept4 on a listening socket; the new descriptor is owned by the UnixStream.
-    let fd = unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::EAGAIN) | Some(libc::EINTR) | Some(libc::ECONNABORTED) => Ok(None),
-            _ => Err(e),
-        };
+pub fn accept(listener: BorrowedFd<'_>) -> io::Result<Option<UnixStream>> {
+    use nix::errno::Errno;
+    match nsock::accept4(listener, SockFlag::SOCK_CLOEXEC) {
+        Ok(fd) => Ok(Some(UnixStream::from(fd))),
+        Err(Errno::EAGAIN | Errno::EINTR | Errno::ECONNABORTED) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    // SAFETY: fd is a fresh, owned, connected socket.
-    Ok(Some(unsafe { UnixStream::from_raw_fd(fd) }))
 }
 
 /// A pipe (read end, write end), both close-on-exec.
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two descriptors we then own.
-    unsafe {
-        check(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC))?;
-        Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
-    }
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
 /// Room for the ancillary data of up to four descriptors, aligned for cmsghdr (no allocation
@@ -144,22 +122,11 @@ fn message(iov: &mut libc::iovec, control: &mut ControlBuffer, space: usize) -> 
     msg
 }
 
-/// Writes all of `data`, passing `fd` along with the first byte.
+/// Writes all of `data`, passing the descriptor `fd` along with the first byte (the
+/// receiver gets its own copy; ours stays open).
 pub fn send_with_fd(stream: &UnixStream, data: &[u8], fd: RawFd) -> io::Result<()> {
-    let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
-    // SAFETY: CMSG_SPACE sizes the control buffer for one int; msghdr points at live buffers.
-    let sent = unsafe {
-        let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
-        let mut control = ControlBuffer::default();
-        let msg = message(&mut iov, &mut control, space);
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut RawFd, fd);
-        libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
-    };
-    let sent = usize::try_from(sent).map_err(|_| io::Error::last_os_error())?;
+    let fds = [fd];
+    let sent = nsock::sendmsg::<()>(stream.as_raw_fd(), &[io::IoSlice::new(data)], &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)?;
     if sent < data.len() {
         use std::io::Write;
         (&*stream).write_all(&data[sent..])?;
@@ -175,6 +142,8 @@ pub fn recv_with_fds(stream: &UnixStream, buf: &mut [u8], fds: &mut Vec<OwnedFd>
 }
 
 /// Like [`recv_with_fds`], into memory not initialised yet (the first `n` bytes are after).
+/// libc, not nix: nix receives only into initialised memory, and this reads response bodies
+/// straight into Apache's bucket memory.
 pub fn recv_uninit_with_fds(stream: &UnixStream, buf: &mut [std::mem::MaybeUninit<u8>], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
     // SAFETY: as in send_with_fd; received descriptors are taken into OwnedFds exactly once.
@@ -207,29 +176,13 @@ pub fn random_bytes(out: &mut [u8]) -> io::Result<()> {
     std::fs::File::open("/dev/urandom")?.read_exact(out)
 }
 
-/// Takes ownership of a raw descriptor the caller owns (to close it by dropping).
-pub fn owned(fd: RawFd) -> OwnedFd {
-    // SAFETY: callers pass a descriptor they own and do not use afterwards.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
-/// A File over a descriptor the caller keeps owning (wrap in ManuallyDrop to not close it).
-pub fn file_of(fd: RawFd) -> std::fs::File {
-    // SAFETY: callers wrap the File in ManuallyDrop, so the descriptor is not closed twice.
-    unsafe { std::fs::File::from_raw_fd(fd) }
-}
-
 /// SO_SNDBUF / SO_RCVBUF (0 = leave the system default).
-pub fn set_buffer_sizes(fd: RawFd, send: u32, receive: u32) -> io::Result<()> {
-    for (option, size) in [(libc::SO_SNDBUF, send), (libc::SO_RCVBUF, receive)] {
-        if size == 0 {
-            continue;
-        }
-        let value = size as libc::c_int;
-        // SAFETY: setsockopt reads one int from a valid pointer.
-        check(unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, option, &value as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as u32)
-        })?;
+pub fn set_buffer_sizes(fd: BorrowedFd<'_>, send: u32, receive: u32) -> io::Result<()> {
+    if send > 0 {
+        nsock::setsockopt(&fd, sockopt::SndBuf, &(send as usize))?;
+    }
+    if receive > 0 {
+        nsock::setsockopt(&fd, sockopt::RcvBuf, &(receive as usize))?;
     }
     Ok(())
 }
