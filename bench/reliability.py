@@ -10,10 +10,12 @@ tests/test_reliability.py). Every server is a real /usr/sbin/apache2 on 127.0.0.
 tests/harness; `--server mod_wsgi` runs the same scenario against mod_wsgi 6 from the test
 venv where it applies.
 
-faults  daemon mode (2 processes x 10 threads), 16 client threads on /hello while, in
-        turn: kill -9 of a daemon process, touch of the script, a graceful restart, a
-        request that kills its process. Per fault: requests, failures, the longest gap
-        without a successful answer (recovery).
+faults  daemon mode (2 processes x 10 threads, memory-limit 1 GB, maximum-requests
+        20000), 16 client threads on /hello while, in turn: kill -9 of a daemon process,
+        touch of the script, a graceful restart, a request that kills its process, a
+        request that allocates past memory-limit, and (all along) recycling after
+        maximum-requests. Per fault: requests, failures, the longest gap without a
+        successful answer (recovery).
 soak    daemon mode, mixed load (hello, Flask, 1 MB upload, a streamed response) for
         --seconds; RSS of every Apache child and daemon process at the start and the end.
 fuzz    both modes: mutated requests (bit flips, cut-offs, bad chunking, huge and NUL-laden
@@ -42,7 +44,7 @@ from harness import differential as dt  # noqa: E402
 
 CONF = """\
 WSGISocketPrefix @ROOT@/run/wsgi
-WSGIDaemonProcess rel processes=2 threads=10
+WSGIDaemonProcess rel processes=2 threads=10 memory-limit=1000000000 maximum-requests=20000
 WSGIProcessGroup rel
 WSGIScriptAlias /hello @APPS@/hello.wsgi
 WSGIScriptAlias /m @APPS@/misbehave.wsgi
@@ -120,8 +122,17 @@ def faults(args):
             except requests.RequestException:
                 pass
 
+        hog_status = []
+
+        def hog():
+            try:
+                hog_status.append(requests.get(srv.url("/m/hog"), timeout=30).status_code)
+            except requests.RequestException as e:
+                hog_status.append(type(e).__name__)
+
         plan = [("kill -9 of a daemon process", kill9), ("touch of the script", touch),
-                ("graceful restart", srv.graceful), ("a request that kills its process", poison)]
+                ("graceful restart", srv.graceful), ("a request that kills its process", poison),
+                ("a request past memory-limit", hog), ("maximum-requests recycling", lambda: None)]
         with Load(srv.url("/hello"), args.threads) as load:
             time.sleep(2)
             for name, act in plan:
@@ -136,8 +147,12 @@ def faults(args):
             print(f"  {name:34s} requests {n:6d}  failed {failed:4d}  longest gap {gap * 1000:7.1f} ms")
         total = len(load.results)
         print(f"  {'all':34s} requests {total:6d}  failed {sum(1 for _, ok in load.results if not ok):4d}")
-        print(f"  processes killed by the poison request: "
-              f"{len(re.findall(r'exited with status 1', srv.error_log()))}")
+        log = srv.error_log()
+        print(f"  processes killed by the poison request: {len(re.findall(r'exited with status 1', log))}")
+        print(f"  the request past memory-limit got: {hog_status}")
+        started = len(re.findall(r"ready with \d+ threads", log))
+        print(f"  daemon processes started (2 at first; then replacements, generations and "
+              f"maximum-requests recycling): {started}")
     finally:
         srv.cleanup()
 

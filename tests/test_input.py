@@ -283,3 +283,27 @@ def test_truncated_or_malformed_body_is_never_taken_as_complete(srv, case):
     assert "APR status" not in srv.log_since(mark) and "Unknown error" not in srv.log_since(mark)
     # and the next request is served
     assert post(srv, "mode=read", data=b"fine")["body"] == "fine"
+
+
+def test_a_slow_client_that_vanishes_is_never_taken_as_complete(srv):
+    # Content-Length 10, one byte every 0.4 s, then the client goes away: the app has read
+    # what came, and must not answer (nor be logged) as if that were the whole body.
+    import socket
+    mark = srv.log_mark()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(b"POST /echo?mode=read&tag=slow-vanishing HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Length: 10\r\n\r\n")
+        for byte in b"abcd":
+            time.sleep(0.4)
+            s.sendall(bytes([byte]))
+    m = srv.wait_for_log(r"OSError: mod_wsgi request data read error: (.*)", mark)
+    assert "the client closed the connection" in m.group(1), m.group(0)
+    line = [l for l in srv.access_log().splitlines() if "slow-vanishing" in l]
+    for _ in range(50):
+        if line:
+            break
+        time.sleep(0.1)
+        line = [l for l in srv.access_log().splitlines() if "slow-vanishing" in l]
+    assert line and ' 200 ' not in line[0], line
+    # and the next request is served
+    assert post(srv, "mode=read", data=b"fine")["body"] == "fine"

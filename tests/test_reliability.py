@@ -9,6 +9,7 @@ import pytest
 import requests
 
 import harness
+from harness import daemon as hd
 
 CONF = """\
 WSGIScriptAlias /m @APPS@/misbehave.wsgi
@@ -94,3 +95,23 @@ def test_a_request_queued_for_a_busy_pool_ends_when_apache_stops(apache):
     assert stopped_in < 8, f"Apache took {stopped_in:.1f}s to stop"
     status, waited = results["queued"]
     assert waited < 8, results
+
+
+HOG_CONF = """\
+WSGIDaemonProcess hog processes=1 threads=2 memory-limit=600000000
+WSGIScriptAlias /m @APPS@/misbehave.wsgi process-group=hog
+"""
+
+
+def test_a_request_past_memory_limit_fails_alone(apache):
+    # Daemon mode only (memory-limit is a daemon option): the allocation fails inside the
+    # app (MemoryError, a 500 with its traceback), and the same process serves on.
+    srv = apache(HOG_CONF)
+    assert requests.get(srv.url("/m/ok"), timeout=30).text == "fine"
+    pid = hd.pool_pids(srv, "hog")
+    mark = srv.log_mark()
+    assert requests.get(srv.url("/m/hog"), timeout=60).status_code == 500
+    srv.wait_for_log(r"MemoryError", mark)
+    for _ in range(3):
+        assert requests.get(srv.url("/m/ok"), timeout=30).text == "fine"
+    assert hd.pool_pids(srv, "hog") == pid
