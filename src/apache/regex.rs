@@ -23,7 +23,7 @@ impl Regex {
     pub fn compile(pool: Pool<'_>, pattern: &str) -> Option<Regex> {
         let c = cstring(pattern);
         // SAFETY: ap_pregcomp compiles into a live pool and registers the pattern's cleanup there.
-        let compiled = unsafe { ffi::ap_pregcomp(pool.raw(), c.as_ptr(), ffi::AP_REG_EXTENDED as i32) };
+        let compiled = unsafe { ffi::ap_pregcomp(pool.raw(), c.as_ptr(), ffi::AP_REG_EXTENDED) };
         (!compiled.is_null()).then_some(Regex { compiled })
     }
 }

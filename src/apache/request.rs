@@ -254,7 +254,8 @@ impl<'r> Request<'r> {
     }
 
     pub fn log(&self, level: Level, msg: &str) {
-        log::request(level, self.r, msg);
+        // SAFETY: a Request is the live request of the current hook (from_raw's contract).
+        unsafe { log::request(level, self.r, msg) };
     }
 
     /// A note in r->notes (string lives in the request pool).

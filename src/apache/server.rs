@@ -32,7 +32,8 @@ impl<'a> Server<'a> {
 
     /// Logs against this server (startup, child lifecycle).
     pub fn log(self, level: Level, msg: &str) {
-        log::server(level, self.s, msg);
+        // SAFETY: a Server is a live server_rec (from_raw's contract).
+        unsafe { log::server(level, self.s, msg) };
     }
 
     /// This server and every virtual host after it (from the main server: all of them).

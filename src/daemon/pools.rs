@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct Pool {
+/// One WSGIDaemonProcess group as the parent runs it (not an APR pool).
+pub struct DaemonPool {
     pub group: DaemonGroup,
     pub socket_path: PathBuf,
     /// None once closed in this process (children that do not serve the pool).
@@ -41,7 +42,7 @@ fn parent() -> Option<(Server<'static>, AprPool<'static>)> {
     *PARENT.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-static POOLS: Mutex<Vec<Pool>> = Mutex::new(Vec::new());
+static POOLS: Mutex<Vec<DaemonPool>> = Mutex::new(Vec::new());
 
 /// A pool's details for an Apache child proxying a request.
 #[derive(Clone)]
@@ -65,7 +66,7 @@ pub fn find(name: &str) -> Option<Target> {
 }
 
 /// Runs `f` with the pool list (supervisors and workers read their own entry).
-pub fn with_pool<R>(name: &str, f: impl FnOnce(&Pool) -> R) -> Option<R> {
+pub fn with_pool<R>(name: &str, f: impl FnOnce(&DaemonPool) -> R) -> Option<R> {
     let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
     pools.iter().find(|p| p.group.name == name).map(f)
 }
@@ -113,7 +114,7 @@ pub fn start(pconf: AprPool<'static>, main: Server<'static>) -> Result<(), Strin
                 .map_err(|e| format!("WSGIDaemonProcess {}: send/receive-buffer-size: {e}", group.name))?;
             let mut secret = [0u8; SECRET_LEN];
             socket::random_bytes(&mut secret).map_err(|e| format!("reading /dev/urandom: {e}"))?;
-            created.push(Pool { group, socket_path, listener: Some(listener), secret, server: s.raw() as usize, defined_in_vhost, supervisor: None, watch: None });
+            created.push(DaemonPool { group, socket_path, listener: Some(listener), secret, server: s.raw() as usize, defined_in_vhost, supervisor: None, watch: None });
         }
     }
     if created.is_empty() {

@@ -3,7 +3,7 @@
 
 use crate::apache::log::Level;
 use crate::apache::pool::{cstr_opt, pstrdup};
-use crate::apache::{Request, ffi};
+use crate::apache::{Pool, Request, ffi};
 use crate::host::access::{self, Password};
 use std::ffi::{c_char, c_void};
 
@@ -22,11 +22,11 @@ static AUTHZ: Authz = Authz(ffi::authz_provider { check_authorization: Some(chec
 
 /// Registers the providers (`AuthBasicProvider wsgi`, `Require wsgi-group`) and the access
 /// checker; called from register_hooks.
-pub fn register(pool: *mut ffi::apr_pool_t) {
+pub fn register(pool: Pool<'_>) {
     // SAFETY: registering 'static provider tables and a hook function during register_hooks, in the pool Apache passed it.
     unsafe {
-        ffi::ap_register_auth_provider(pool, c"authn".as_ptr(), c"wsgi".as_ptr(), c"0".as_ptr(), &raw const AUTHN as *const c_void, ffi::AP_AUTH_INTERNAL_PER_CONF);
-        ffi::ap_register_auth_provider(pool, c"authz".as_ptr(), c"wsgi-group".as_ptr(), c"0".as_ptr(), &raw const AUTHZ as *const c_void, ffi::AP_AUTH_INTERNAL_PER_CONF);
+        ffi::ap_register_auth_provider(pool.raw(), c"authn".as_ptr(), c"wsgi".as_ptr(), c"0".as_ptr(), &raw const AUTHN as *const c_void, ffi::AP_AUTH_INTERNAL_PER_CONF);
+        ffi::ap_register_auth_provider(pool.raw(), c"authz".as_ptr(), c"wsgi-group".as_ptr(), c"0".as_ptr(), &raw const AUTHZ as *const c_void, ffi::AP_AUTH_INTERNAL_PER_CONF);
         ffi::ap_hook_access_checker(Some(access_checker), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
     }
 }

@@ -162,22 +162,30 @@ fn store(cmd: Cmd<'_>, mconfig: *mut c_void, scope: Scope, in_block: bool, parse
     Ok(())
 }
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn create_server_config(pool: *mut ffi::apr_pool_t, _s: *mut ffi::server_rec) -> *mut c_void {
     // SAFETY: Apache passes the live configuration pool.
     pool_box(unsafe { Pool::from_raw(pool) }, ServerConfig::default()) as *mut c_void
 }
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn merge_server_config(pool: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
     // SAFETY: Apache passes two configs we created in create/merge_server_config, and the live pool for the merged one.
     let (base, add, pool) = unsafe { (&*(base as *const ServerConfig), &*(add as *const ServerConfig), Pool::from_raw(pool)) };
     pool_box(pool, ServerConfig::merged(base, add)) as *mut c_void
 }
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn create_dir_config(pool: *mut ffi::apr_pool_t, _dir: *mut std::os::raw::c_char) -> *mut c_void {
     // SAFETY: Apache passes the live configuration pool.
     pool_box(unsafe { Pool::from_raw(pool) }, DirSettings::default()) as *mut c_void
 }
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn merge_dir_config(pool: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
     // SAFETY: Apache passes two configs we created in create/merge_dir_config, and the live pool for the merged one.
     let (base, add, pool) = unsafe { (&*(base as *const DirSettings), &*(add as *const DirSettings), Pool::from_raw(pool)) };

@@ -21,6 +21,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::borrow::Cow;
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> i32 {
     // SAFETY: Apache passes the live request being handled, for this call.
     handle(unsafe { Request::from_raw(r) }).raw()

@@ -37,7 +37,8 @@ static AFTER_ALIAS: HookOrder = HookOrder([c"mod_alias.c".as_ptr(), ptr::null()]
 unsafe extern "C" fn register_hooks(pool: *mut ffi::apr_pool_t) {
     // SAFETY: Apache calls register_hooks for the struct it loaded, which stays put while loaded.
     unsafe { crate::apache::slots::bind_module(&raw mut wsgi_module) };
-    auth::register(pool);
+    // SAFETY: Apache passes register_hooks its live configuration pool.
+    auth::register(unsafe { crate::apache::Pool::from_raw(pool) });
     // SAFETY: registering hook functions with Apache during register_hooks, as the API expects; the predecessor list is a 'static NULL-terminated array.
     unsafe {
         ffi::ap_hook_pre_config(Some(hooks::pre_config), ptr::null(), ptr::null(), ffi::APR_HOOK_MIDDLE);

@@ -7,11 +7,15 @@ use crate::apache::pool::pool_box;
 use crate::apache::{Pool, Server, ffi};
 use crate::host::python;
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn pre_config(_pconf: *mut ffi::apr_pool_t, _plog: *mut ffi::apr_pool_t, _ptemp: *mut ffi::apr_pool_t) -> i32 {
     super::directives::forget_previous_pass();
     ffi::OK
 }
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn check_config(
     _pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
@@ -23,6 +27,8 @@ pub unsafe extern "C" fn check_config(
     answer(s, startup::check_config(s))
 }
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn post_config(
     pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
@@ -54,6 +60,8 @@ impl Drop for ChildPython {
     }
 }
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn child_init(pchild: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
     // SAFETY: in a child, the main server lives for the whole process; pchild until child exit.
     let (pchild, s) = unsafe { (Pool::from_raw(pchild), Server::<'static>::from_raw(s)) };

@@ -8,6 +8,8 @@ use crate::config::alias::prefix_match_len;
 
 pub const WSGI_HANDLER: &std::ffi::CStr = c"wsgi-script";
 
+/// # Safety
+/// Only Apache calls it, with the arguments its hook API passes.
 pub unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> i32 {
     // SAFETY: Apache passes the live request being translated, for this call.
     translate(unsafe { Request::from_raw(r) }).raw()

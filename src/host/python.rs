@@ -7,7 +7,7 @@ use crate::apache::slots::server_config_of;
 use crate::apache::Server;
 use crate::config::{GroupSpec, InterpSettings, OptionsBlock, interpreter_settings};
 use crate::python::interp::{self, Interpreter};
-use crate::python::{exceptions, glue, runtime, script};
+use crate::python::{exceptions, mod_wsgi, runtime, script};
 use crate::wsgi::callbacks;
 use pyo3::prelude::*;
 use std::sync::OnceLock;
@@ -30,13 +30,13 @@ pub fn log_level(level: crate::wsgi::transport::LogLevel) -> Level {
 pub fn log_to_server(level: crate::wsgi::transport::LogLevel, line: &str) {
     match MAIN_SERVER.get() {
         Some(s) => s.log(log_level(level), line),
-        None => crate::apache::log::server(log_level(level), std::ptr::null(), line),
+        None => crate::apache::log::process(log_level(level), line),
     }
 }
 
 /// What every interpreter of this process is set up from.
 struct ProcessContext {
-    info: glue::ProcessInfo,
+    info: mod_wsgi::ProcessInfo,
     interp: InterpSettings,
     blocks: Vec<OptionsBlock>,
     eggs: Option<String>,
@@ -47,10 +47,10 @@ static PROCESS: OnceLock<ProcessContext> = OnceLock::new();
 
 /// Builds the `mod_wsgi` module and applies the interpreter's settings (also for each
 /// sub-interpreter, when it is created).
-fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<glue::Glue, String> {
+fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<mod_wsgi::Glue, String> {
     let ctx = PROCESS.get().ok_or("process context missing")?;
     let settings = interpreter_settings(&ctx.interp, &ctx.blocks, "", &interp.name);
-    let options = glue::InterpreterOptions {
+    let options = mod_wsgi::InterpreterOptions {
         python_path: settings.python_path,
         restrict_stdin: settings.restrict_stdin.unwrap_or(false),
         restrict_stdout: settings.restrict_stdout.unwrap_or(false),
@@ -59,8 +59,8 @@ fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<glue::Glue,
         python_eggs: ctx.eggs.clone(),
         server_metrics: ctx.server_metrics,
     };
-    let info = glue::ProcessInfo { application_group: interp.name.clone(), ..ctx.info.clone() };
-    glue::install(py, &info, &callbacks::module_natives(), &options).map_err(|_| {
+    let info = mod_wsgi::ProcessInfo { application_group: interp.name.clone(), ..ctx.info.clone() };
+    mod_wsgi::install(py, &info, &callbacks::module_natives(), &options).map_err(|_| {
         let trace = exceptions::take_exception(py).map(|e| exceptions::traceback_lines(py, &e).join("\n")).unwrap_or_default();
         format!("setting up interpreter '{}' failed:\n{trace}", interp.name)
     })
@@ -98,8 +98,8 @@ pub fn start_in_child(s: Server<'static>) -> bool {
     start_python(s, context, &config.python, "")
 }
 
-fn process_info(multithread: bool, multiprocess: bool, processes: i64, threads: i64, group: &str) -> glue::ProcessInfo {
-    glue::ProcessInfo {
+fn process_info(multithread: bool, multiprocess: bool, processes: i64, threads: i64, group: &str) -> mod_wsgi::ProcessInfo {
+    mod_wsgi::ProcessInfo {
         multithread,
         multiprocess,
         maximum_processes: processes,

@@ -6,7 +6,7 @@
 
 use crate::python::exceptions::{self, OrRaise, PyRes};
 use crate::python::gil;
-use crate::python::glue::Glue;
+use crate::python::mod_wsgi::Glue;
 use crate::python::interp::Interpreter;
 use crate::python::script::{self, Loading};
 use crate::wsgi::environ;
@@ -102,7 +102,7 @@ pub fn serve_app(py: Python<'_>, interp: &Interpreter, glue: &Glue, app: &AppReq
 /// Why a script could not be loaded (syntax error, exception at import, SystemExit).
 fn log_load_failure(py: Python<'_>, site: &dyn Site, path: &str) {
     let Some(exc) = exceptions::take_exception(py) else { return };
-    if exceptions::is_instance(&exc, exceptions::system_exit_type()) {
+    if exceptions::is_system_exit(&exc) {
         site.log(LogLevel::Error, &format!("SystemExit exception raised by WSGI script '{path}' ignored."));
     } else {
         site.log(LogLevel::Error, &format!("Failed to exec Python script file '{path}': {}", exceptions::describe(&exc)));

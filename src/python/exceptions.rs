@@ -56,10 +56,10 @@ pub fn restore_exception(exc: Bound<'_, PyAny>) -> Raised {
     Raised
 }
 
-/// Whether `exc` is an instance of `kind` (e.g. `ffi::PyExc_SystemExit`).
-pub fn is_instance(exc: &Bound<'_, PyAny>, kind: *mut ffi::PyObject) -> bool {
-    // SAFETY: both are live objects; GIL held.
-    unsafe { ffi::PyObject_IsInstance(exc.as_ptr(), kind) == 1 }
+/// Whether `exc` is a SystemExit.
+pub fn is_system_exit(exc: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: exc is a live object (GIL held through its Bound) and PyExc_SystemExit a type of the initialised runtime.
+    unsafe { ffi::PyObject_IsInstance(exc.as_ptr(), ffi::PyExc_SystemExit) == 1 }
 }
 
 fn set(kind: *mut ffi::PyObject, msg: &str) -> Raised {
@@ -130,10 +130,6 @@ pub fn describe(exc: &Bound<'_, PyAny>) -> String {
     }
 }
 
-pub fn system_exit_type() -> *mut ffi::PyObject {
-    // SAFETY: reading an exception type global of the initialised runtime.
-    unsafe { ffi::PyExc_SystemExit }
-}
 
 /// Raises the exception of an `exc_info` (type, value, traceback) tuple.
 pub fn raise_exc_info(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> Raised {

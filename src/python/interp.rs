@@ -6,7 +6,7 @@
 //! pyo3's attach machinery assumes a single interpreter, so we switch interpreters with the
 //! raw thread-state API and hand pyo3 a token (`Python::assume_attached`) inside that scope.
 
-use super::glue::Glue;
+use super::mod_wsgi::Glue;
 use super::script::ScriptCache;
 use pyo3::Python;
 use pyo3::ffi;

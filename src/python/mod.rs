@@ -4,7 +4,7 @@
 
 pub mod exceptions;
 pub mod gil;
-pub mod glue;
+pub mod mod_wsgi;
 pub mod interp;
 pub mod native;
 pub mod runtime;

@@ -200,7 +200,9 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyAny> {
     }
 }
 
-/// A capsule carrying a raw pointer it does not own (e.g. `apache.request_rec`).
+/// A capsule carrying a raw pointer it does not own (e.g. `apache.request_rec`). The pointer
+/// is only stored, never dereferenced here.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn pointer_capsule<'py>(py: Python<'py>, ptr: *mut c_void, name: &'static CStr) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: no destructor; the name is 'static as CPython requires; GIL held.
     unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyCapsule_New(ptr, name.as_ptr(), None)) }

@@ -3,7 +3,7 @@
 
 use super::exceptions::{OrRaise, PyRes, restore_exception, swallow, take_exception};
 use super::gil::without_gil;
-use super::glue::{Glue, PyRef};
+use super::mod_wsgi::{Glue, PyRef};
 use super::interp::Interpreter;
 use pyo3::prelude::*;
 use std::collections::HashMap;

@@ -6,7 +6,7 @@ use super::headers::{parse_content_length, parse_status, validate_header};
 use super::response::{NO_START_RESPONSE, ensure_head_sent, send_chunks};
 use super::state::{Head, RequestState, Slot};
 use super::transport::LogLevel;
-use crate::python::glue::PyRef;
+use crate::python::mod_wsgi::PyRef;
 use crate::native_function;
 use crate::python::exceptions::{OrRaise, PyRes, os_error, raise_exc_info, runtime_error, type_error, value_error};
 use crate::python::gil::without_gil;

@@ -2,7 +2,7 @@
 //! and the dict itself from the per-interpreter template.
 
 use crate::python::exceptions::{OrRaise, PyRes};
-use crate::python::glue::Glue;
+use crate::python::mod_wsgi::Glue;
 use crate::python::native::latin1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

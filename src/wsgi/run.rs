@@ -6,7 +6,7 @@ use super::state::{RequestState, Slot};
 use super::transport::{Ended, LogLevel, Transport};
 use crate::python::exceptions::{OrRaise, PyRes, Raised, restore_exception, take_exception, traceback_lines, type_error};
 use crate::python::gil::without_gil;
-use crate::python::glue::{Glue, PyRef};
+use crate::python::mod_wsgi::{Glue, PyRef};
 use crate::python::native::{capsule, capsule_ref};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -247,7 +247,7 @@ fn log_exception_value(py: Python<'_>, state: &RefCell<RequestState>, exc: Optio
     let lines = traceback_lines(py, &exc);
     let st = state.borrow();
     let kind = exc.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
-    let header = if crate::python::exceptions::is_instance(&exc, crate::python::exceptions::system_exit_type()) {
+    let header = if crate::python::exceptions::is_system_exit(&exc) {
         format!("WSGI0175: [script {0}] {kind} exception raised by WSGI script '{0}' for {1}; ignored.", st.script, st.interp_context)
     } else {
         format!("WSGI0174: [script {0}] {kind} exception raised processing WSGI script '{0}' for {1}.", st.script, st.interp_context)

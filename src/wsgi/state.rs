@@ -42,9 +42,9 @@ pub struct RequestState {
     /// A body longer than its Content-Length was cut, and that was logged.
     pub body_cut_logged: bool,
     /// `mod_wsgi.request_data()`, made on first use (a strong reference, released at the end).
-    pub data: Option<crate::python::glue::PyRef>,
+    pub data: Option<crate::python::mod_wsgi::PyRef>,
     /// `mod_wsgi._response_started`, when event subscribers want it (released at the end).
-    pub response_hook: Option<crate::python::glue::PyRef>,
+    pub response_hook: Option<crate::python::mod_wsgi::PyRef>,
     /// The last body bytes of a complete small response, sent once the GIL is released for
     /// good (see run::FinishLater).
     pub finish_later: Option<Vec<u8>>,
