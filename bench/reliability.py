@@ -44,7 +44,7 @@ from harness import differential as dt  # noqa: E402
 
 CONF = """\
 WSGISocketPrefix @ROOT@/run/wsgi
-WSGIDaemonProcess rel processes=2 threads=10 memory-limit=1000000000 maximum-requests=20000
+WSGIDaemonProcess rel processes=2 threads=10
 WSGIProcessGroup rel
 WSGIScriptAlias /hello @APPS@/hello.wsgi
 WSGIScriptAlias /m @APPS@/misbehave.wsgi
@@ -52,6 +52,10 @@ WSGIScriptAlias /flask @APPS@/flask_app.wsgi
 WSGIScriptAlias /up @APPS@/upload_counter.wsgi
 WSGIScriptAlias /stream @APPS@/stream.wsgi
 """
+
+
+# faults also recycle processes (maximum-requests) and cap their memory (memory-limit)
+FAULTS_CONF = CONF.replace("processes=2 threads=10", "processes=2 threads=10 memory-limit=1000000000 maximum-requests=20000")
 
 
 def module_so(server):
@@ -64,7 +68,7 @@ def start(server, fragment=CONF, **kw):
 
 
 class Load:
-    """Client threads hitting one URL; records (time, ok) of every request."""
+    """Client threads hitting one URL; records (time, ok, why) of every request."""
 
     def __init__(self, url, threads):
         self.url, self.results, self.stop = url, [], threading.Event()
@@ -74,10 +78,11 @@ class Load:
         with requests.Session() as s:
             while not self.stop.is_set():
                 try:
-                    ok = s.get(self.url, timeout=30).status_code == 200
-                except requests.RequestException:
-                    ok = False
-                self.results.append((time.monotonic(), ok))
+                    status = s.get(self.url, timeout=30).status_code
+                    ok, why = status == 200, str(status)
+                except requests.RequestException as e:
+                    ok, why = False, type(e).__name__
+                self.results.append((time.monotonic(), ok, why))
 
     def __enter__(self):
         for t in self.threads:
@@ -91,17 +96,21 @@ class Load:
 
 
 def window(results, start, end):
-    part = [(t, ok) for t, ok in results if start <= t < end]
-    failures = sum(1 for _, ok in part if not ok)
+    """(requests, failures, {why: count} of the failures, longest gap without a success)."""
+    part = [(t, ok, why) for t, ok, why in results if start <= t < end]
+    whys = {}
+    for _, ok, why in part:
+        if not ok:
+            whys[why] = whys.get(why, 0) + 1
     gap, last = 0.0, start
-    for t, ok in part:
+    for t, ok, _ in part:
         if ok:
             gap, last = max(gap, t - last), t
-    return len(part), failures, max(gap, end - last if not part else gap)
+    return len(part), sum(whys.values()), whys, max(gap, end - last if not part else gap)
 
 
 def faults(args):
-    srv = start(args.server)
+    srv = start(args.server, FAULTS_CONF)
     try:
         requests.get(srv.url("/hello"), timeout=30)
         steps = []
@@ -143,10 +152,11 @@ def faults(args):
         print(f"faults under load ({args.server}, daemon processes=2 threads=10, "
               f"{args.threads} client threads):")
         for name, t0, t1 in steps:
-            n, failed, gap = window(load.results, t0, t1)
-            print(f"  {name:34s} requests {n:6d}  failed {failed:4d}  longest gap {gap * 1000:7.1f} ms")
+            n, failed, whys, gap = window(load.results, t0, t1)
+            why = f"  ({', '.join(f'{k} {v}' for k, v in sorted(whys.items()))})" if whys else ""
+            print(f"  {name:34s} requests {n:6d}  failed {failed:4d}  longest gap {gap * 1000:7.1f} ms{why}")
         total = len(load.results)
-        print(f"  {'all':34s} requests {total:6d}  failed {sum(1 for _, ok in load.results if not ok):4d}")
+        print(f"  {'all':34s} requests {total:6d}  failed {sum(1 for r in load.results if not r[1]):4d}")
         log = srv.error_log()
         print(f"  processes killed by the poison request: {len(re.findall(r'exited with status 1', log))}")
         print(f"  the request past memory-limit got: {hog_status}")
