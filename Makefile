@@ -17,7 +17,16 @@ RUN_DIR       ?= /tmp/mod_wsgi_rs-run
 PYTEST_ARGS   ?= -v
 BENCH_ARGS    ?=
 SYSTEM_PYTHON := /usr/bin/python3
+# The Python the module embeds (make build PYTHON=/opt/python3.12/bin/python3): any CPython
+# 3.10+ with a shared libpython that Apache's workers can read. Debian's by default.
+PYTHON        ?= $(SYSTEM_PYTHON)
+PYVER         := $(shell $(PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PYTHON),$(SYSTEM_PYTHON))
 SO            := target/release/libmod_wsgi_rs.so
+else
+# Its own target dir and file name, so modules for several Pythons sit side by side.
+SO            := target/py$(PYVER)/mod_wsgi_rs-py$(PYVER).so
+endif
 # gdb: the test harness reads a crashed child's core to tell Apache's own
 # hard-stop race from a crash in our module (tests/harness/cores.py).
 APT_PACKAGES  := apache2 apache2-dev libclang-dev python3-dev python3-venv wrk curl gdb \
@@ -25,8 +34,8 @@ APT_PACKAGES  := apache2 apache2-dev libclang-dev python3-dev python3-venv wrk c
 VENV_STAMP    := $(VENV)/.mod_wsgi_rs-requirements.stamp
 
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-# The module is always built against Debian's Python, never a pyenv/conda one.
-export PYO3_PYTHON := $(SYSTEM_PYTHON)
+# The module is built against $(PYTHON) (Debian's unless PYTHON= says otherwise).
+export PYO3_PYTHON := $(PYTHON)
 
 ifeq ($(shell id -u),0)
 SUDO :=
@@ -36,7 +45,7 @@ endif
 
 LIBEXECDIR = $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 
-.PHONY: deps venv venv-check build check-so install run test unit integration bench reliability clean help
+.PHONY: deps venv venv-check build check-so check-so-other install run test unit integration bench reliability clean help
 
 help:
 	@echo "make deps     install missing Debian packages"
@@ -87,8 +96,22 @@ $(VENV_STAMP): tests/requirements.txt
 # -------------------------------------------------------------------- build
 build: deps
 	@command -v cargo >/dev/null || { echo "cargo not found (install rustup: https://rustup.rs)"; exit 1; }
+ifeq ($(PYTHON),$(SYSTEM_PYTHON))
 	PYO3_PYTHON=$(SYSTEM_PYTHON) cargo build --release
 	@$(MAKE) --no-print-directory check-so
+else
+	@test -n "$(PYVER)" || { echo "$(PYTHON) does not run"; exit 1; }
+	PYO3_PYTHON=$(PYTHON) CARGO_TARGET_DIR=target/py$(PYVER) cargo build --release
+	cp target/py$(PYVER)/release/libmod_wsgi_rs.so $(SO)
+	@$(MAKE) --no-print-directory check-so-other PYTHON=$(PYTHON)
+endif
+
+# Another Python: the module links its libpython, resolved where www-data can read it.
+check-so-other:
+	@lib="$$(ldd $(SO) | awk '/libpython3/ {print $$3}')"; \
+	test -n "$$lib" || { echo "$(SO) does not link a libpython"; exit 1; }; \
+	case "$$lib" in /root/*|*/.pyenv/*) echo "$(SO) resolves libpython to '$$lib', which www-data cannot read"; exit 1;; esac; \
+	echo "$(SO): embeds Python $$($(PYTHON) -c 'import sys; print(sys.version.split()[0])') ($$lib)"
 
 # The module must link Debian's libpython (from /usr/lib or /lib, which www-data
 # can read), with no RPATH/RUNPATH pointing into a developer's private Python.

@@ -33,10 +33,48 @@ fn embedded_python_version() -> String {
     v.trim().to_string()
 }
 
+/// A libpython outside the system's library directories is found through an rpath in the
+/// module; Apache's workers (www-data) must be able to read it, so a private one (under
+/// /root, as pyenv's are) is refused with what to do instead.
+fn link_libpython_dir() {
+    let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    // The installation's own lib/ when its libpython is there: a copied (relocated) Python
+    // still reports the LIBDIR it was built for.
+    let find = "import os, sys, sysconfig\n\
+                own = os.path.join(sys.base_prefix, 'lib')\n\
+                lib = sysconfig.get_config_var('LDLIBRARY') or ''\n\
+                print(own if lib and os.path.exists(os.path.join(own, lib)) else sysconfig.get_config_var('LIBDIR') or '')";
+    let libdir = tool_output(&python, &["-c", find]);
+    let libdir = libdir.trim();
+    let system = ["/usr/lib", "/lib", "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib64"];
+    if libdir.is_empty() || system.contains(&libdir) {
+        return;
+    }
+    let mut dir = std::path::Path::new(libdir);
+    loop {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map(|m| m.permissions().mode()).unwrap_or(0);
+        assert!(
+            mode & 0o005 == 0o005,
+            "{python}'s libpython is in {libdir}, which Apache's workers cannot read ({} is not world-readable). \
+             Copy the installation to a world-readable prefix (cp -a it under /opt and chmod -R a+rX), and build with its python3.",
+            dir.display()
+        );
+        match dir.parent() {
+            Some(p) if p != dir => dir = p,
+            _ => break,
+        }
+    }
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,{libdir}");
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=apache-headers");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rustc-env=MOD_WSGI_RS_PYTHON_VERSION={}", embedded_python_version());
+    // named in the message that refuses a venv of another Python
+    println!("cargo:rustc-env=MOD_WSGI_RS_PYTHON={}", std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into()));
+    link_libpython_dir();
     let flags = apache_cflags();
 
     let mut cc = cc::Build::new();

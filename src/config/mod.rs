@@ -453,7 +453,8 @@ pub fn check_python_home(home: &str) -> Result<(), String> {
             let major_minor: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
             if major_minor != wanted {
                 return Err(format!(
-                    "WSGIPythonHome '{home}' is a virtualenv of Python {v}, but mod_wsgi_rs embeds Python {wanted}; recreate it with /usr/bin/python3 -m venv"
+                    "WSGIPythonHome '{home}' is a virtualenv of Python {v}, but mod_wsgi_rs embeds Python {wanted}; recreate it with {} -m venv",
+                    env!("MOD_WSGI_RS_PYTHON")
                 ));
             }
         }

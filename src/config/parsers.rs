@@ -220,10 +220,13 @@ pub fn restrict_signal(a: &Args<'_>) -> Result<Parsed, String> {
 
 pub fn per_interpreter_gil(a: &Args<'_>) -> Result<Parsed, String> {
     if a.flag()? {
-        return Err(format!(
-            "WSGIPerInterpreterGIL On needs Python 3.12 or later; this mod_wsgi_rs embeds Python {}. Write WSGIPerInterpreterGIL Off or remove it",
-            embedded_python_version()
-        ));
+        let version = embedded_python_version();
+        let minor: u32 = version.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
+        return Err(if minor >= 12 {
+            format!("WSGIPerInterpreterGIL On is not implemented yet by mod_wsgi_rs (it embeds Python {version}); write WSGIPerInterpreterGIL Off or remove it")
+        } else {
+            format!("WSGIPerInterpreterGIL On needs Python 3.12 or later; this mod_wsgi_rs embeds Python {version}. Write WSGIPerInterpreterGIL Off or remove it")
+        });
     }
     Ok(interp(|_| {}))
 }

@@ -6,10 +6,14 @@ from wsgiref.validate import validator
 import mod_wsgi
 
 try:
-    import _xxsubinterpreters as _interpreters
+    try:
+        import _interpreters  # Python 3.13+: get_current() is (id, whence)
+    except ImportError:
+        import _xxsubinterpreters as _interpreters
 
     def interpreter_id():
-        return int(_interpreters.get_current())
+        current = _interpreters.get_current()
+        return int(current[0] if isinstance(current, tuple) else current)
 except Exception:  # pragma: no cover
     def interpreter_id():
         return None

@@ -16,12 +16,18 @@ if PYLIB not in sys.path:
 import mwrs_counter  # noqa: E402
 
 try:
-    import _xxsubinterpreters as _interpreters
+    try:
+        import _interpreters  # Python 3.13+: get_current() is (id, whence)
+    except ImportError:
+        import _xxsubinterpreters as _interpreters
+
+    def _id(value):
+        return int(value[0] if isinstance(value, tuple) else value)
 
     def interpreter_id():
-        return int(_interpreters.get_current())
+        return _id(_interpreters.get_current())
 
-    MAIN_ID = int(_interpreters.get_main())
+    MAIN_ID = _id(_interpreters.get_main())
 except Exception:  # pragma: no cover - the id is informative only
     def interpreter_id():
         return None
