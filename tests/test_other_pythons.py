@@ -2,8 +2,8 @@
 libpython, as pyenv installs them): `make build PYTHON=...` builds it, it embeds that Python,
 refuses a venv of another one, and a slice of the suite passes with it, in both modes.
 
-pyenv keeps its Pythons under /root, where Apache's workers cannot read; each one is copied
-to a world-readable prefix first. A version that is not on the machine is skipped, saying so.
+pyenv keeps its Pythons in the home directory of whoever installed them, where Apache's
+workers may not read; each one is copied to a world-readable prefix first. A version that is not on the machine is skipped, saying so.
 """
 import glob
 import os
@@ -19,7 +19,17 @@ import harness
 
 REPO = Path(__file__).resolve().parent.parent
 VERSIONS = ["3.10", "3.12", "3.13", "3.14"]
-PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+
+
+def pyenv_versions():
+    """pyenv's versions directory ($PYENV_ROOT, or what `pyenv root` says), or None."""
+    root = os.environ.get("PYENV_ROOT")
+    if not root and shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+    return Path(root) / "versions" if root else None
+
+
+PYENV = pyenv_versions()
 COPIES = Path("/opt/mod_wsgi_rs/python")
 # the slice of the suite run against each Python (each file runs in both modes)
 SLICE = ["tests/test_environ.py", "tests/test_response.py", "tests/test_application_groups.py",
@@ -28,6 +38,8 @@ SLICE = ["tests/test_environ.py", "tests/test_response.py", "tests/test_applicat
 
 def installed(version):
     """A pyenv CPython of `version` with a shared libpython, or None."""
+    if PYENV is None:
+        return None
     for prefix in sorted(glob.glob(str(PYENV / f"{version}.*")), reverse=True):
         if glob.glob(f"{prefix}/lib/libpython{version}.so*") and not prefix.endswith("t"):
             return Path(prefix)
@@ -66,7 +78,8 @@ def built(request):
     version = request.param
     source = installed(version)
     if source is None:
-        pytest.skip(f"no CPython {version} with a shared libpython under {PYENV} on this machine")
+        where = f"under {PYENV}" if PYENV else "(no pyenv: set PYENV_ROOT)"
+        pytest.skip(f"no CPython {version} with a shared libpython {where} on this machine")
     python = readable_copy(source, version)
     res = subprocess.run(["make", "--no-print-directory", "build", f"PYTHON={python}"], cwd=REPO,
                          capture_output=True, text=True, timeout=1800)
