@@ -71,7 +71,14 @@ fn link_libpython_dir() {
 fn main() {
     println!("cargo:rerun-if-changed=apache-headers");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
-    println!("cargo:rustc-env=MOD_WSGI_RS_PYTHON_VERSION={}", embedded_python_version());
+    let version = embedded_python_version();
+    println!("cargo:rustc-env=MOD_WSGI_RS_PYTHON_VERSION={version}");
+    // PEP 684 (a GIL per sub-interpreter) is in CPython 3.12 and later.
+    println!("cargo::rustc-check-cfg=cfg(python_own_gil)");
+    let minor: u32 = version.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
+    if minor >= 12 {
+        println!("cargo:rustc-cfg=python_own_gil");
+    }
     // named in the message that refuses a venv of another Python
     println!("cargo:rustc-env=MOD_WSGI_RS_PYTHON={}", std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into()));
     link_libpython_dir();

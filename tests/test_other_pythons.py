@@ -5,9 +5,7 @@ refuses a venv of another one, and a slice of the suite passes with it, in both 
 pyenv keeps its Pythons in the home directory of whoever installed them, where Apache's
 workers may not read; each one is copied to a world-readable prefix first. A version that is not on the machine is skipped, saying so.
 """
-import glob
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,77 +14,26 @@ import pytest
 import requests
 
 import harness
+from harness import pythons
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = harness.REPO
 VERSIONS = ["3.10", "3.12", "3.13", "3.14"]
 
 
-def pyenv_versions():
-    """pyenv's versions directory ($PYENV_ROOT, or what `pyenv root` says), or None."""
-    root = os.environ.get("PYENV_ROOT")
-    if not root and shutil.which("pyenv"):
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-    return Path(root) / "versions" if root else None
-
-
-PYENV = pyenv_versions()
-COPIES = Path("/opt/mod_wsgi_rs/python")
 # the slice of the suite run against each Python (each file runs in both modes)
 SLICE = ["tests/test_environ.py", "tests/test_response.py", "tests/test_application_groups.py",
          "tests/test_reload.py"]
-
-
-def installed(version):
-    """A pyenv CPython of `version` with a shared libpython, or None."""
-    if PYENV is None:
-        return None
-    for prefix in sorted(glob.glob(str(PYENV / f"{version}.*")), reverse=True):
-        if glob.glob(f"{prefix}/lib/libpython{version}.so*") and not prefix.endswith("t"):
-            return Path(prefix)
-    return None
-
-
-def readable_copy(source, version):
-    """`source` copied under COPIES (once per source), readable by everyone."""
-    target = COPIES / version
-    stamp = target / ".copied-from"
-    if not (stamp.exists() and stamp.read_text() == str(source)):
-        shutil.rmtree(target, ignore_errors=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cp", "-a", str(source), str(target)], check=True)
-        stamp.write_text(str(source))
-    subprocess.run(["chmod", "-R", "a+rX", str(COPIES)], check=True)
-    return target / "bin" / "python3"
-
-
-def venv_of(python, version):
-    """A virtualenv of `python` with Flask, readable by everyone."""
-    venv = Path(f"/opt/mod_wsgi_rs/venv-{version}")
-    stamp = venv / ".flask-installed"
-    if not stamp.exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "flask"], check=True)
-        stamp.write_text("flask\n")
-    subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
-    return venv
 
 
 @pytest.fixture(scope="module", params=VERSIONS)
 def built(request):
     """(version, module .so, venv) for one other Python."""
     version = request.param
-    source = installed(version)
+    source = pythons.installed(version)
     if source is None:
-        where = f"under {PYENV}" if PYENV else "(no pyenv: set PYENV_ROOT)"
-        pytest.skip(f"no CPython {version} with a shared libpython {where} on this machine")
-    python = readable_copy(source, version)
-    res = subprocess.run(["make", "--no-print-directory", "build", f"PYTHON={python}"], cwd=REPO,
-                         capture_output=True, text=True, timeout=1800)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    so = REPO / "target" / f"py{version.replace('.', '')}" / f"mod_wsgi_rs-py{version.replace('.', '')}.so"
-    assert so.exists(), res.stdout[-2000:]
-    return version, so, venv_of(python, version)
+        pytest.skip(pythons.missing_reason(version))
+    python = pythons.readable_copy(source, version)
+    return version, pythons.build_module(python, version), pythons.venv_of(python, version)
 
 
 PROBE = """\

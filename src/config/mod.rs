@@ -185,6 +185,8 @@ pub struct InterpSettings {
     pub restrict_stdin: Option<bool>,
     pub restrict_stdout: Option<bool>,
     pub restrict_signal: Option<bool>,
+    /// `WSGIPerInterpreterGIL`: sub-interpreters get their own GIL (never the main one).
+    pub per_interpreter_gil: Option<bool>,
 }
 
 impl InterpSettings {
@@ -195,6 +197,7 @@ impl InterpSettings {
         self.restrict_stdin = more.restrict_stdin.or(self.restrict_stdin);
         self.restrict_stdout = more.restrict_stdout.or(self.restrict_stdout);
         self.restrict_signal = more.restrict_signal.or(self.restrict_signal);
+        self.per_interpreter_gil = more.per_interpreter_gil.or(self.per_interpreter_gil);
     }
 }
 

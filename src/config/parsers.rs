@@ -219,16 +219,17 @@ pub fn restrict_signal(a: &Args<'_>) -> Result<Parsed, String> {
 }
 
 pub fn per_interpreter_gil(a: &Args<'_>) -> Result<Parsed, String> {
-    if a.flag()? {
-        let version = embedded_python_version();
-        let minor: u32 = version.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
-        return Err(if minor >= 12 {
-            format!("WSGIPerInterpreterGIL On is not implemented yet by mod_wsgi_rs (it embeds Python {version}); write WSGIPerInterpreterGIL Off or remove it")
-        } else {
-            format!("WSGIPerInterpreterGIL On needs Python 3.12 or later; this mod_wsgi_rs embeds Python {version}. Write WSGIPerInterpreterGIL Off or remove it")
-        });
+    let on = a.flag()?;
+    let version = embedded_python_version();
+    let minor: u32 = version.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
+    // mod_wsgi 6 only warns and ignores it before 3.12; a setting that cannot act is refused.
+    if on && minor < 12 {
+        return Err(format!(
+            "WSGIPerInterpreterGIL On needs Python 3.12 or later; this mod_wsgi_rs embeds Python {version}. \
+             Build it against a newer Python (make build PYTHON=/path/to/python3.12), or write WSGIPerInterpreterGIL Off"
+        ));
     }
-    Ok(interp(|_| {}))
+    Ok(interp(move |i| i.per_interpreter_gil = Some(on)))
 }
 
 pub fn free_threading(a: &Args<'_>) -> Result<Parsed, String> {

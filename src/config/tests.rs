@@ -134,7 +134,13 @@ fn interpreter_options_blocks() {
 #[test]
 fn interpreter_features_of_newer_pythons_are_refused_when_on() {
     assert!(parse_directive("WSGIPerInterpreterGIL", "Off", Scope::Server).is_ok());
-    assert!(parse_directive("WSGIPerInterpreterGIL", "On", Scope::Server).unwrap_err().contains("3.12"));
+    let minor: u32 = embedded_python_version().split('.').nth(1).unwrap().parse().unwrap();
+    let on = parse_directive("WSGIPerInterpreterGIL", "On", Scope::Server);
+    if minor < 12 {
+        assert!(on.unwrap_err().contains("needs Python 3.12 or later"));
+    } else {
+        let Ok(Parsed::Interp(_)) = on else { panic!("WSGIPerInterpreterGIL On refused on Python 3.{minor}") };
+    }
     assert!(parse_directive("WSGIFreeThreading", "On", Scope::Server).unwrap_err().contains("free-threaded"));
     assert!(parse_directive("WSGISwitchInterval", "0", Scope::Server).unwrap_err().contains("above 0"));
 }
@@ -208,4 +214,20 @@ fn hook_scripts() {
     assert!(parse_directive("WSGIAccessScript", "/a.py", Scope::Server).unwrap_err().contains("cannot occur"));
     assert!(parse_directive("WSGIAccessScript", "/a.py process-group=x", Scope::Directory).unwrap_err().contains("Invalid option"));
     assert!(parse_directive("WSGIDispatchScript", "/d.py", Scope::Server).is_ok());
+}
+
+#[test]
+fn per_interpreter_gil_is_resolved_like_the_other_block_settings() {
+    let gil = |on: bool| InterpSettings { per_interpreter_gil: Some(on), ..Default::default() };
+    let base = gil(true);
+    let blocks = vec![
+        OptionsBlock { process_group: Some(GroupSpec::Other("web".into())), application_group: None, settings: gil(false) },
+        OptionsBlock { process_group: Some(GroupSpec::Other("web".into())), application_group: Some(GroupSpec::Other("api".into())), settings: gil(true) },
+        OptionsBlock { process_group: None, application_group: Some(GroupSpec::Other("legacy".into())), settings: gil(false) },
+    ];
+    let of = |pg: &str, ag: &str| interpreter_settings(&base, &blocks, pg, ag).per_interpreter_gil;
+    assert_eq!(of("", "shop"), Some(true), "server-wide setting");
+    assert_eq!(of("web", "shop"), Some(false), "process-group block");
+    assert_eq!(of("web", "api"), Some(true), "the most specific block wins");
+    assert_eq!(of("", "legacy"), Some(false));
 }

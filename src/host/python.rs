@@ -49,7 +49,16 @@ static PROCESS: OnceLock<ProcessContext> = OnceLock::new();
 /// sub-interpreter, when it is created).
 fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<mod_wsgi::Glue, String> {
     let ctx = PROCESS.get().ok_or("process context missing")?;
-    let settings = interpreter_settings(&ctx.interp, &ctx.blocks, "", &interp.name);
+    let settings = interpreter_settings(&ctx.interp, &ctx.blocks, &ctx.info.process_group, &interp.name);
+    if !interp.is_main() {
+        // mod_wsgi 6's line, in its words
+        let mode = match ctx.info.process_group.as_str() {
+            "" => "embedded mode".to_string(),
+            group => format!("daemon process '{group}'"),
+        };
+        let gil = if interp.has_own_gil() { " with own GIL" } else { "" };
+        log_to_server(crate::wsgi::transport::LogLevel::Info, &format!("Creating sub-interpreter '{}' in {mode}{gil}.", interp.name));
+    }
     let options = mod_wsgi::InterpreterOptions {
         python_path: settings.python_path,
         restrict_stdin: settings.restrict_stdin.unwrap_or(false),
@@ -64,6 +73,14 @@ fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<mod_wsgi::G
         let trace = exceptions::take_exception(py).map(|e| exceptions::traceback_lines(py, &e).join("\n")).unwrap_or_default();
         format!("setting up interpreter '{}' failed:\n{trace}", interp.name)
     })
+}
+
+/// WSGIPerInterpreterGIL for the sub-interpreter of `application_group` in this process.
+/// The main interpreter (`%{GLOBAL}`) always keeps the shared GIL.
+fn wants_own_gil(application_group: &str) -> bool {
+    let Some(ctx) = PROCESS.get() else { return false };
+    !application_group.is_empty()
+        && interpreter_settings(&ctx.interp, &ctx.blocks, &ctx.info.process_group, application_group).per_interpreter_gil == Some(true)
 }
 
 /// This Apache child's pid, taken once in child_init: environ's `mod_wsgi.server_pid` is set
@@ -142,7 +159,7 @@ fn start_python(s: Server<'_>, context: ProcessContext, python: &crate::config::
     }
     s.log(Level::Info, &format!("Initializing Python runtime in {mode}."));
     callbacks::set_server_log(log_to_server);
-    match runtime::initialize(python, setup_interpreter) {
+    match runtime::initialize(python, interp::Setup { prepare: setup_interpreter, own_gil: wants_own_gil }) {
         Err(msg) => {
             s.log(Level::Error, &format!("mod_wsgi (pid={pid}): Python failed to initialize: {msg}"));
             return false;

@@ -107,6 +107,9 @@ fn log_load_failure(py: Python<'_>, site: &dyn Site, path: &str) {
     } else {
         site.log(LogLevel::Error, &format!("Failed to exec Python script file '{path}': {}", exceptions::describe(&exc)));
     }
+    if let Some(hint) = exceptions::own_gil_import_hint(&exc) {
+        site.log(LogLevel::Error, &hint);
+    }
     for line in exceptions::traceback_lines(py, &exc) {
         site.log(LogLevel::Error, &line);
     }
@@ -115,6 +118,9 @@ fn log_load_failure(py: Python<'_>, site: &dyn Site, path: &str) {
 fn log_exception(py: Python<'_>, site: &dyn Site, what: &str) {
     let Some(exc) = exceptions::take_exception(py) else { return };
     site.log(LogLevel::Error, &format!("{what}: {}", exceptions::describe(&exc)));
+    if let Some(hint) = exceptions::own_gil_import_hint(&exc) {
+        site.log(LogLevel::Error, &hint);
+    }
     for line in exceptions::traceback_lines(py, &exc) {
         site.log(LogLevel::Error, &line);
     }

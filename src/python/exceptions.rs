@@ -89,8 +89,61 @@ pub fn os_error(_py: Python<'_>, msg: &str) -> Raised {
     set(unsafe { ffi::PyExc_OSError }, msg)
 }
 
-/// The lines of a formatted traceback for `exc` ("Traceback (most recent call last):" ...).
+/// What to do when an extension module cannot be imported because this sub-interpreter has
+/// its own GIL: CPython then refuses every extension that does not declare per-interpreter GIL
+/// support, with "module X does not support loading in subinterpreters". Looks through the
+/// exception's causes (a package often re-raises the ImportError).
+pub fn own_gil_import_hint(exc: &Bound<'_, PyAny>) -> Option<String> {
+    const REFUSED: &str = " does not support loading in subinterpreters";
+    let mut current = Some(exc.clone());
+    for _ in 0..8 {
+        let e = current.take()?;
+        if e.is_instance_of::<pyo3::exceptions::PyImportError>() {
+            let text = match e.str() {
+                Ok(s) => s.to_string_lossy().into_owned(),
+                Err(err) => {
+                    swallow(exc.py(), err);
+                    String::new()
+                }
+            };
+            if let Some(module) = text.strip_suffix(REFUSED).and_then(|t| t.strip_prefix("module ")) {
+                return Some(format!(
+                    "Extension module '{module}' does not support a per-interpreter GIL, so it cannot be imported in a \
+                     sub-interpreter with its own GIL (WSGIPerInterpreterGIL On). Run this application in the main \
+                     interpreter with 'WSGIApplicationGroup %{{GLOBAL}}', or write 'WSGIPerInterpreterGIL Off' for its \
+                     application group inside '<WSGIInterpreterOptions application-group=NAME>'."
+                ));
+            }
+        }
+        // every exception has both attributes (None when unset)
+        current = ["__cause__", "__context__"].iter().find_map(|a| match e.getattr(*a) {
+            Ok(c) if !c.is_none() => Some(c),
+            Ok(_) => None,
+            Err(err) => {
+                swallow(exc.py(), err);
+                None
+            }
+        });
+    }
+    None
+}
+
+/// The lines of a formatted traceback for `exc` ("Traceback (most recent call last):" ...),
+/// with the own-GIL hint as a note when it applies.
 pub fn traceback_lines(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Vec<String> {
+    if let Some(hint) = own_gil_import_hint(exc) {
+        // __notes__ exists once a note was added; formatting twice must not note twice
+        let noted = match exc.getattr("__notes__").and_then(|n| n.contains(&hint)) {
+            Ok(found) => found,
+            Err(e) => {
+                swallow(py, e);
+                false
+            }
+        };
+        if !noted && let Err(e) = exc.call_method1("add_note", (hint,)) {
+            swallow(py, e);
+        }
+    }
     let formatted = py
         .import("traceback")
         .and_then(|tb| tb.call_method1("format_exception", (exc.get_type(), exc, exc.getattr("__traceback__")?)))

@@ -20,6 +20,8 @@ pub struct Interpreter {
     state: *mut ffi::PyInterpreterState,
     glue: OnceLock<Glue>,
     pub scripts: ScriptCache,
+    /// Created with a GIL of its own (PEP 684): it runs in parallel with the others.
+    own_gil: bool,
     /// Every thread state made for this interpreter, to delete them before Py_EndInterpreter.
     thread_states: Mutex<Vec<usize>>,
 }
@@ -31,11 +33,12 @@ unsafe impl Send for Interpreter {}
 unsafe impl Sync for Interpreter {}
 
 impl Interpreter {
-    fn new(name: &str, state: *mut ffi::PyInterpreterState) -> &'static Interpreter {
+    fn new(name: &str, state: *mut ffi::PyInterpreterState, own_gil: bool) -> &'static Interpreter {
         // Interpreters live until the process exits.
         Box::leak(Box::new(Interpreter {
             name: name.to_string(),
             state,
+            own_gil,
             glue: OnceLock::new(),
             scripts: ScriptCache::default(),
             thread_states: Mutex::new(Vec::new()),
@@ -50,10 +53,20 @@ impl Interpreter {
     pub fn is_main(&self) -> bool {
         self.name.is_empty()
     }
+
+    pub fn has_own_gil(&self) -> bool {
+        self.own_gil
+    }
 }
 
-/// What each new interpreter needs before serving (its `mod_wsgi` module and settings).
-pub type Setup = fn(Python<'_>, &Interpreter) -> Result<Glue, String>;
+/// How the process makes its interpreters.
+#[derive(Clone, Copy)]
+pub struct Setup {
+    /// What each new interpreter needs before serving (its `mod_wsgi` module and settings).
+    pub prepare: fn(Python<'_>, &Interpreter) -> Result<Glue, String>,
+    /// Whether the sub-interpreter of this application group gets its own GIL.
+    pub own_gil: fn(&str) -> bool,
+}
 
 static SETUP: OnceLock<Setup> = OnceLock::new();
 static INTERPRETERS: Mutex<Vec<&'static Interpreter>> = Mutex::new(Vec::new());
@@ -76,10 +89,10 @@ pub(crate) fn adopt_main(setup: Setup) -> Result<(), String> {
     let _ = SETUP.set(setup);
     // SAFETY: Python was just initialised on this thread, which holds the GIL.
     let (state, tstate) = unsafe { (ffi::PyInterpreterState_Main(), ffi::PyThreadState_Get()) };
-    let main = Interpreter::new("", state);
+    let main = Interpreter::new("", state, false);
     remember(main, tstate);
     // SAFETY: GIL held (see above); the token does not outlive this call.
-    let setup_result = setup(unsafe { Python::assume_attached() }, main).map(|glue| {
+    let setup_result = (setup.prepare)(unsafe { Python::assume_attached() }, main).map(|glue| {
         let _ = main.glue.set(glue);
     });
     INTERPRETERS.lock().unwrap_or_else(|e| e.into_inner()).push(main);
@@ -141,22 +154,20 @@ pub fn find_or_create(name: &str) -> Result<&'static Interpreter, String> {
     }
     let main = all[0];
     let main_ts = thread_state(main);
+    let own_gil = SETUP.get().is_some_and(|setup| (setup.own_gil)(name));
     // SAFETY: takes the GIL with this thread's main state. Nobody holding the GIL waits for INTERPRETERS (lookups happen before entering Python), so holding it here cannot deadlock.
-    let new_ts = unsafe {
-        ffi::PyEval_RestoreThread(main_ts);
-        ffi::Py_NewInterpreter()
-    };
-    if new_ts.is_null() {
-        // SAFETY: Py_NewInterpreter failed and left main_ts current; release the GIL.
+    unsafe { ffi::PyEval_RestoreThread(main_ts) };
+    let Some(new_ts) = new_sub_interpreter(own_gil) else {
+        // SAFETY: creation failed and left main_ts current; release the GIL.
         unsafe { ffi::PyEval_SaveThread() };
         return Err(format!("Python could not create a sub-interpreter for application group '{name}'"));
-    }
+    };
     // SAFETY: new_ts is current and belongs to the new interpreter.
-    let interp = Interpreter::new(name, unsafe { ffi::PyThreadState_GetInterpreter(new_ts) });
+    let interp = Interpreter::new(name, unsafe { ffi::PyThreadState_GetInterpreter(new_ts) }, own_gil);
     remember(interp, new_ts);
     let setup = SETUP.get().copied();
-    // SAFETY: the GIL is held with new_ts current until SaveThread below.
-    let result = setup.map(|f| f(unsafe { Python::assume_attached() }, interp));
+    // SAFETY: the new interpreter's GIL is held with new_ts current until SaveThread below.
+    let result = setup.map(|s| (s.prepare)(unsafe { Python::assume_attached() }, interp));
     // SAFETY: releases the GIL; this thread keeps new_ts for the new interpreter.
     unsafe { ffi::PyEval_SaveThread() };
     all.push(interp);
@@ -168,6 +179,30 @@ pub fn find_or_create(name: &str) -> Result<&'static Interpreter, String> {
         Some(Err(msg)) => Err(msg),
         None => Err("interpreter setup is not registered".into()),
     }
+}
+
+/// A new sub-interpreter, made with the main interpreter's GIL held; its thread state is
+/// current on return. With `own_gil` it gets a GIL of its own and the main one is released
+/// (PEP 684, as mod_wsgi 6's WSGIPerInterpreterGIL); otherwise it shares the main GIL, with
+/// the legacy settings (fork, exec, daemon threads and any extension module allowed).
+/// On failure the main thread state is current again.
+#[cfg(python_own_gil)]
+fn new_sub_interpreter(own_gil: bool) -> Option<*mut ffi::PyThreadState> {
+    let config = if own_gil { ffi::_PyInterpreterConfig_INIT } else { ffi::_PyInterpreterConfig_LEGACY_INIT };
+    let mut tstate = std::ptr::null_mut();
+    // SAFETY: the caller holds the main GIL with a current thread state, as required; config outlives the call.
+    let status = unsafe { ffi::Py_NewInterpreterFromConfig(&mut tstate, &config) };
+    // SAFETY: status was just returned by CPython.
+    let failed = unsafe { ffi::PyStatus_Exception(status) } != 0;
+    (!failed && !tstate.is_null()).then_some(tstate)
+}
+
+#[cfg(not(python_own_gil))]
+fn new_sub_interpreter(own_gil: bool) -> Option<*mut ffi::PyThreadState> {
+    debug_assert!(!own_gil, "WSGIPerInterpreterGIL On is refused before Python 3.12");
+    // SAFETY: the caller holds the main GIL with a current thread state, as required.
+    let tstate = unsafe { ffi::Py_NewInterpreter() };
+    (!tstate.is_null()).then_some(tstate)
 }
 
 /// Runs `f` in every interpreter (e.g. shutdown callbacks), main last. GIL must not be held.
@@ -186,23 +221,43 @@ pub fn shutdown(destroy: bool) {
     }
     let all: Vec<_> = INTERPRETERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let Some(main) = all.first() else { return };
+    // An interpreter with its own GIL is ended under that GIL, before the main one is taken.
+    for sub in all[1..].iter().filter(|i| i.own_gil) {
+        let mine = thread_state(sub);
+        // SAFETY: takes this interpreter's own GIL; no worker runs Python any more.
+        unsafe { ffi::PyEval_RestoreThread(mine) };
+        // SAFETY: its GIL is held with `mine` current; Py_EndInterpreter leaves no thread state current.
+        unsafe { end_interpreter(sub, mine) };
+    }
     let main_ts = thread_state(main);
     // SAFETY: takes the GIL with this thread's main state; no worker runs Python any more.
     unsafe { ffi::PyEval_RestoreThread(main_ts) };
-    for sub in &all[1..] {
+    for sub in all[1..].iter().filter(|i| !i.own_gil) {
         let mine = thread_state(sub);
-        let others: Vec<usize> = sub.thread_states.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        // SAFETY: GIL held. Py_EndInterpreter needs `mine` current and to be the interpreter's last thread state, so the idle states of finished workers are cleared and deleted first (none of them is current).
+        // SAFETY: the shared GIL is held; `mine` is made current for Py_EndInterpreter, and main_ts after.
         unsafe {
             ffi::PyThreadState_Swap(mine);
-            for other in others.into_iter().filter(|&t| t != mine as usize) {
-                ffi::PyThreadState_Clear(other as *mut ffi::PyThreadState);
-                ffi::PyThreadState_Delete(other as *mut ffi::PyThreadState);
-            }
-            ffi::Py_EndInterpreter(mine);
+            end_interpreter(sub, mine);
             ffi::PyThreadState_Swap(main_ts);
         }
     }
     // SAFETY: GIL held with the main interpreter's state current, as Py_FinalizeEx requires.
     unsafe { ffi::Py_FinalizeEx() };
+}
+
+/// Py_EndInterpreter needs `mine` current and to be the interpreter's last thread state, so
+/// the idle states of finished workers are cleared and deleted first (none of them is current).
+///
+/// # Safety
+/// `sub`'s GIL must be held with `mine`, this thread's state for `sub`, current.
+unsafe fn end_interpreter(sub: &Interpreter, mine: *mut ffi::PyThreadState) {
+    let others: Vec<usize> = sub.thread_states.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    // SAFETY: per this function's contract.
+    unsafe {
+        for other in others.into_iter().filter(|&t| t != mine as usize) {
+            ffi::PyThreadState_Clear(other as *mut ffi::PyThreadState);
+            ffi::PyThreadState_Delete(other as *mut ffi::PyThreadState);
+        }
+        ffi::Py_EndInterpreter(mine);
+    }
 }

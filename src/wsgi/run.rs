@@ -253,6 +253,9 @@ fn log_exception_value(py: Python<'_>, state: &RefCell<RequestState>, exc: Optio
         format!("WSGI0174: [script {0}] {kind} exception raised processing WSGI script '{0}' for {1}.", st.script, st.interp_context)
     };
     st.transport.log(LogLevel::Error, &header);
+    if let Some(hint) = crate::python::exceptions::own_gil_import_hint(&exc) {
+        st.transport.log(LogLevel::Error, &hint);
+    }
     for line in lines {
         st.transport.log(LogLevel::Error, &line);
     }

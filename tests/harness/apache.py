@@ -354,6 +354,10 @@ class Apache:
                 lines.append(f'WSGIPythonHome "{self.python_home}"')
             if self.global_application_group:
                 lines.append("WSGIApplicationGroup %{GLOBAL}")
+            # server-wide directives a whole run is repeated with (e.g. WSGIPerInterpreterGIL On)
+            extra = os.environ.get("MOD_WSGI_RS_WSGI_CONF")
+            if extra and self.so_installed.name.startswith("mod_wsgi_rs"):
+                lines.append(extra)
         lines += ["", "# ---- test fragment ----", self.fragment, ""]
         return "\n".join(lines)
 
