@@ -45,7 +45,7 @@ endif
 
 LIBEXECDIR = $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 
-.PHONY: deps venv venv-check build check-so check-so-other install run test unit integration bench reliability clean help
+.PHONY: deps venv venv-check build check-so check-so-other install run test unit integration bench bench-pergil reliability clean help
 
 help:
 	@echo "make deps     install missing Debian packages"
@@ -162,6 +162,12 @@ integration: deps venv
 # then interleaved A/B rounds with wrk; writes bench/results.{md,png,json}.
 bench: deps venv build
 	$(SYSTEM_PYTHON) bench/run.py $(BENCH_ARGS)
+
+# WSGIPerInterpreterGIL On vs Off, ours and mod_wsgi 6 built against the same CPython 3.12+
+# (from pyenv); writes bench/results-pergil.md. PERGIL_ARGS="--python 3.13" for another.
+PERGIL_ARGS ?=
+bench-pergil: deps venv
+	"$(VENV)/bin/python" bench/pergil.py $(PERGIL_ARGS)
 
 # -------------------------------------------------------------- reliability
 # Faults under load, a 5-minute soak and a raw-HTTP fuzzer against a live server; prints
