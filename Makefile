@@ -137,12 +137,23 @@ install: deps build
 	@echo "Installed. Enable with: a2enmod wsgi_rs && systemctl restart apache2"
 
 # ---------------------------------------------------------------------- run
-# Generates $(RUN_DIR) (apps copied from conf.d/example, httpd.conf from
-# conf.d/example.conf) with the same code the tests use, then runs
-# apache2 -DFOREGROUND as root with User/Group www-data.
+# The conf.d example through mod_wsgi_rs-express, as a user would run it: the web app at /,
+# the REST API at /api/v1 (an --include-file, which comes before the app's mount), two
+# daemon processes of five threads, reloading on changes. The apps are copied to $(RUN_DIR)
+# (readable by www-data); the runner's ServerRoot is $(RUN_DIR)/server.
+RUN_MARK := $(RUN_DIR)/.mod_wsgi_rs-runtime
 run: deps venv build
-	PYTHONPATH=tests "$(VENV)/bin/python" -m harness run \
-	  --dir "$(RUN_DIR)" --port $(PORT) --venv "$(VENV)" --so $(SO)
+	@if [ -e "$(RUN_DIR)" ] && [ ! -e "$(RUN_MARK)" ]; then \
+	  echo "$(RUN_DIR) exists and was not made by make run; choose another RUN_DIR"; exit 1; fi
+	@rm -rf "$(RUN_DIR)" && mkdir -p "$(RUN_DIR)" && touch "$(RUN_MARK)"
+	@cp -a conf.d/example "$(RUN_DIR)/example"
+	@printf '%s\n' 'WSGIScriptAlias /api/v1 $(RUN_DIR)/example/wsgi/rest_api.wsgi' \
+	  '<Directory $(RUN_DIR)/example/wsgi>' '    Require all granted' '</Directory>' > "$(RUN_DIR)/api.conf"
+	@chmod -R a+rX "$(RUN_DIR)"
+	PYTHONPATH=express MOD_WSGI_RS_SO=$(SO) "$(VENV)/bin/python" -m mod_wsgi_rs start-server \
+	  "$(RUN_DIR)/example/wsgi/web_app.wsgi" --include-file "$(RUN_DIR)/api.conf" \
+	  --host 127.0.0.1 --port $(PORT) --processes 2 --threads 5 --reload-on-changes \
+	  --server-root "$(RUN_DIR)/server" --log-to-terminal --access-log
 
 # --------------------------------------------------------------------- test
 test: deps venv build

@@ -1,7 +1,8 @@
 """The user story: a REST API and a Flask web app on one Apache port.
 
-Runs the conf.d example exactly as `make run` generates it
-(harness.prepare_example), on a free port instead of 8000.
+Runs conf.d/example.conf, the hand-written system-Apache form of the example
+(harness.prepare_example), on a free port. tests/test_make_run.py runs `make run`,
+the same apps through mod_wsgi_rs-express.
 """
 
 import os

@@ -1,7 +1,5 @@
-"""Test and run harness for mod_wsgi_rs: real Apache, generated configs.
-
-Used by the pytest suite (tests/conftest.py) and by `make run`
-(`python -m harness run`, with tests/ on sys.path)."""
+"""Test harness for mod_wsgi_rs: real Apache, generated configs (used by tests/conftest.py
+and bench/). `make run` does not use it: it runs the example with mod_wsgi_rs-express."""
 
 from .apache import (  # noqa: F401
     APACHE_BIN,

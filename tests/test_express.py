@@ -1,0 +1,646 @@
+"""mod_wsgi_rs-express (express/mod_wsgi_rs): mod_wsgi-express 6's commands for our module.
+
+Fast unit tests of the pure parts (config.render, the handler, the reload watcher, option
+errors), then the CLI run as a subprocess (`python -m mod_wsgi_rs`, PYTHONPATH=express,
+MOD_WSGI_RS_SO = the built module) against the real Debian Apache, with real HTTP requests.
+"""
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import urllib3
+
+import harness
+
+REPO = Path(__file__).resolve().parents[1]
+EXPRESS = REPO / "express"
+sys.path.insert(0, str(EXPRESS))
+
+from mod_wsgi_rs import cli, config, handler, reload  # noqa: E402
+
+PYTHON_HOME = os.path.normpath(sys.prefix)
+
+APP = '''\
+from wsgiref.validate import validator
+
+import express_msg
+
+
+def app(environ, start_response):
+    body = "|".join([
+        express_msg.MESSAGE,
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+        environ.get("mod_wsgi.process_group", ""),
+        environ.get("EXPRESS_SETENV", ""),
+        environ["wsgi.url_scheme"],
+    ]).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+application = validator(app)
+'''
+
+MODULE_APP = '''\
+from wsgiref.validate import validator
+
+
+def _app(environ, start_response):
+    body = ("module app|" + environ.get("SCRIPT_NAME", "") + "|"
+            + environ.get("PATH_INFO", "")).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+wsgi_app = validator(_app)
+'''
+
+
+# --------------------------------------------------------------------------- unit tests
+
+def options(**kw):
+    base = dict(app="/srv/site/app.wsgi", server_root="/tmp/root", module_so="/m/mod_wsgi_rs.so",
+                python_home="/venv", working_directory="/srv/site", user="www-data",
+                group="www-data", uid=0)
+    base.update(kw)
+    return config.ServerOptions(**base)
+
+
+def test_config_daemon_mode_default():
+    text = config.render(options())
+    assert "Listen 8000\n" in text
+    assert "ServerName localhost\n" in text
+    assert "User www-data\nGroup www-data\n" in text
+    assert 'LoadModule wsgi_module "/m/mod_wsgi_rs.so"' in text
+    assert 'WSGIPythonHome "/venv"' in text
+    assert "WSGIDaemonProcess localhost:8000 \\\n" in text
+    assert "processes=" not in text  # a single process: wsgi.multiprocess is False
+    for opt in ("python-home=/venv", "home=/srv/site", "python-path=/srv/site",
+                "threads=5", "request-timeout=60", "queue-timeout=45", "graceful-timeout=15",
+                "maximum-requests=0", "display-name=(wsgi:localhost:8000:0)"):
+        assert f"    {opt}" in text, opt
+    assert "WSGIProcessGroup localhost:8000\n" in text
+    assert "WSGIApplicationGroup %{GLOBAL}\n" in text
+    assert ('WSGIScriptAlias / "/tmp/root/handler.wsgi" process-group=localhost:8000 '
+            'application-group=%{GLOBAL}') in text
+    assert "WSGIRestrictEmbedded On" in text
+    assert "mod_ssl" not in text and "WSGIImportScript" not in text
+    assert "LoadModule mpm_event_module" in text
+    # every section says what it is
+    assert text.count("# ---- ") >= 6
+
+
+def test_config_embedded_mode_and_sizing():
+    text = config.render(options(embedded_mode=True, processes=3, threads=4,
+                                 python_paths=["/lib/a"], maximum_requests=100))
+    assert "WSGIDaemonProcess" not in text and "WSGIRestrictEmbedded" not in text
+    assert 'WSGIPythonPath "/srv/site:/lib/a"' in text
+    assert "process-group=%{GLOBAL} application-group=%{GLOBAL}" in text
+    assert "    ServerLimit             3\n" in text
+    assert "    ThreadsPerChild         4\n" in text
+    assert "    MaxRequestWorkers       12\n" in text
+    assert "    MaxConnectionsPerChild  100\n" in text
+
+
+def test_config_every_optional_section():
+    text = config.render(options(
+        host="127.0.0.1", port=8080, server_name="example.com", mount_point="/app",
+        url_aliases=[("/static", "/srv/static"), ("/robots.txt", "/srv/robots.txt")],
+        url_alias_is_dir=[True, False], https_port=8443, ssl_certificate_file="/c.pem",
+        ssl_certificate_key_file="/k.pem", http2=True, trust_proxy_headers=["X-Forwarded-For",
+        "X-Forwarded-Proto"], trust_proxies=["10.0.0.0/8", "127.0.0.1"], server_status=True,
+        include_files=["/etc/extra.conf"], setenv=[("NAME", 'va"lue')],
+        compress_responses=True, access_log=True, log_level="info", reload_on_changes=True))
+    assert "Listen 127.0.0.1:8080\n" in text and "Listen 127.0.0.1:8443\n" in text
+    assert "ServerName example.com" in text
+    assert "WSGIDaemonProcess 127.0.0.1:8080" in text
+    assert 'WSGIScriptAlias /app "/tmp/root/handler.wsgi"' in text
+    assert 'Alias "/static" "/srv/static"\n<Directory "/srv/static">' in text
+    assert '<Directory "/srv">\n    <Files "robots.txt">' in text
+    assert "LoadModule ssl_module" in text and "LoadModule socache_shmcb_module" in text
+    assert "<VirtualHost *:8443>" in text and "SSLEngine on" in text
+    assert 'SSLCertificateFile "/c.pem"' in text and 'SSLCertificateKeyFile "/k.pem"' in text
+    assert "LoadModule http2_module" in text and "Protocols h2 h2c http/1.1" in text
+    assert "WSGITrustedProxyHeaders X-Forwarded-For X-Forwarded-Proto" in text
+    assert "WSGITrustedProxies 10.0.0.0/8 127.0.0.1" in text
+    assert "LoadModule status_module" in text and "SetHandler server-status" in text
+    assert 'Include "/etc/extra.conf"' in text
+    assert 'SetEnv NAME "va\\"lue"' in text
+    assert "LoadModule deflate_module" in text and "LoadModule filter_module" in text
+    assert "AddOutputFilterByType DEFLATE application/json" in text
+    assert 'CustomLog "/tmp/root/logs/access.log" combined' in text
+    assert "LogLevel info" in text
+    assert 'WSGIImportScript "/tmp/root/handler.wsgi" process-group=127.0.0.1:8080' in text
+
+
+def test_config_log_to_terminal_and_quoting():
+    text = config.render(options(log_to_terminal=True, access_log=True,
+                                 working_directory="/srv/my site"))
+    assert 'ErrorLog "/dev/stderr"' in text and 'CustomLog "/dev/stdout"' in text
+    assert '    "home=/srv/my site" \\' in text
+    assert config.listen_address("::1", 80) == "[::1]:80"
+    assert config.quote('a\\b"c') == '"a\\\\b\\"c"'
+    ctl = config.render_apachectl(options(server_root="/tmp/it's"))
+    assert "CONF='/tmp/it'\\''s/httpd.conf'" in ctl
+    assert "configtest)" in ctl and "-k \"$cmd\"" in ctl
+
+
+@pytest.mark.parametrize("kind", ["script", "module", "paste"])
+def test_handler_is_valid_python(kind):
+    app = "pkg.web" if kind == "module" else "/srv/site/app.ini"
+    source = handler.render_handler(options(app=app, application_type=kind,
+                                            reload_on_changes=True))
+    compile(source, "handler.wsgi", "exec")
+    assert f"APPLICATION_TYPE = {kind!r}" in source
+    assert "RELOAD_ON_CHANGES = True" in source
+
+
+def test_reload_watcher_without_directories_watches_every_module_outside_the_libraries(tmp_path):
+    """What the handler asks for, as mod_wsgi-express watches all of sys.modules: an app
+    that put its own directory on sys.path is watched too."""
+    import types
+    mine = tmp_path / "anywhere" / "views.py"
+    mine.parent.mkdir()
+    mine.write_text("x = 1\n")
+    modules = {"views": types.SimpleNamespace(__file__=str(mine)), "os": os, "json": __import__("json")}
+    w = reload.Watcher([], modules=modules)
+    w.scan()
+    assert list(w.mtimes) == [os.path.realpath(mine)]
+
+
+def test_reload_watcher_sees_changed_module_files(tmp_path):
+    import types
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    watched = app_dir / "mod.py"
+    watched.write_text("x = 1\n")
+    outside = tmp_path / "outside.py"
+    outside.write_text("y = 1\n")
+    handler_file = app_dir / "handler.wsgi"
+    handler_file.write_text("")
+    modules = {name: types.SimpleNamespace(__file__=str(path)) for name, path in
+               [("mod", watched), ("outside", outside), ("h", handler_file)]}
+    modules["os"] = os  # the standard library is never watched
+    modules["builtin"] = types.SimpleNamespace()
+    w = reload.Watcher([str(app_dir)], ignore=[str(handler_file)], modules=modules)
+    assert w.scan() == []  # the baseline
+    assert sorted(w.mtimes) == [os.path.realpath(watched)]
+    for path in (outside, handler_file, watched):
+        os.utime(path, ns=(1, 10**18))
+    changed = w.scan()
+    assert changed == [(os.path.realpath(watched), 10**18)]
+    assert w.scan() == []
+    # touch() gives the handler the changed file's mtime, once
+    assert reload.touch(str(handler_file), 5 * 10**17)
+    assert handler_file.stat().st_mtime_ns == 5 * 10**17
+    assert not reload.touch(str(handler_file), 5 * 10**17)
+    watched.unlink()
+    assert [p for p, _ in w.scan()] == [os.path.realpath(watched)]
+
+
+def test_cli_defaults(tmp_path, monkeypatch):
+    app = tmp_path / "app.wsgi"
+    app.write_text("")
+    monkeypatch.setenv("MOD_WSGI_RS_SO", str(harness.module_so_path()))
+    monkeypatch.chdir(tmp_path)
+    _, commands = cli.build_parser()
+    o = cli.resolve(commands["setup-server"].parse_args(["app.wsgi"]))
+    assert o.app == str(app) and o.working_directory == str(tmp_path)
+    assert o.server_root == f"/tmp/mod_wsgi_rs-localhost:8000:{os.getuid()}"
+    assert o.port == 8000 and o.host is None and o.threads == 5 and o.processes is None
+    assert o.python_home == PYTHON_HOME and o.module_so == str(harness.module_so_path())
+    assert o.user == ("www-data" if os.geteuid() == 0 else cli.default_user())
+    assert o.log_level == "warn" and not o.embedded_mode
+    o = cli.resolve(commands["setup-server"].parse_args(
+        ["app.wsgi", "--host", "127.0.0.1", "--port", "9000", "--mount-point", "/x/"]))
+    assert o.server_root == f"/tmp/mod_wsgi_rs-127.0.0.1:9000:{os.getuid()}"
+    assert o.process_group == "127.0.0.1:9000" and o.mount_point == "/x"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["start-server", "app.wsgi", "--prot", "9000"], "unknown option --prot; did you mean --port?"),
+    (["setup-server", "--thread=3", "app.wsgi"], "unknown option --thread; did you mean --threads?"),
+    (["start-server", "app.wsgi", "--embeded-mode"], "did you mean --embedded-mode?"),
+    (["start-server", "app.wsgi", "--enable-debugger"],
+     "--enable-debugger is a mod_wsgi-express option that mod_wsgi_rs-express does not support"),
+    (["start-sever", "app.wsgi"], "unknown command start-sever; did you mean start-server?"),
+    (["install-module", "--modules-dir", "/x"], "did you mean --modules-directory?"),
+])
+def test_mistyped_options_name_the_nearest(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- CLI + Apache
+
+def cli_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(EXPRESS)
+    env["MOD_WSGI_RS_SO"] = str(harness.module_so_path())
+    return env
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mod_wsgi_rs", *map(str, args)], env=cli_env(),
+                          cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=60)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _module_built():
+    if not harness.module_so_path().exists():
+        pytest.fail(f"{harness.module_so_path()} not found: run `make build` first")
+
+
+@pytest.fixture
+def workdir():
+    """A world-readable temp dir (Apache's children run as www-data) with the test apps."""
+    d = Path(tempfile.mkdtemp(prefix="mod_wsgi_rs-express-", dir="/tmp"))
+    try:
+        (d / "app").mkdir()
+        (d / "app" / "app.wsgi").write_text(APP)
+        (d / "app" / "express_msg.py").write_text('MESSAGE = "v1"\n')
+        pkg = d / "app" / "express_pkg"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        (pkg / "web.py").write_text(MODULE_APP)
+        (d / "static").mkdir()
+        (d / "static" / "hello.txt").write_text("static file\n")
+        harness.apache.make_world_readable(d)
+        yield d
+    finally:
+        if not os.environ.get("MOD_WSGI_RS_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _descendants(pid):
+    """pid and every process below it."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            ppid = harness.apache._proc_ppid(int(entry))
+            if ppid is not None:
+                children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+def _alive(pid):
+    state = harness.apache._proc_state(pid)
+    return state is not None and state != "Z"
+
+
+def _kill_leftovers(pids, timeout=10):
+    """Wait for pids to go; SIGKILL those that do not. Returns the ones killed."""
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    killed = []
+    for p in pids:
+        if _alive(p):
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed.append((p, harness.apache._proc_cmdline(p)))
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+class Server:
+    """An Apache set up by the CLI; stopped (and any leftover killed) by stop()."""
+
+    def __init__(self, root, port, proc=None, https_port=None):
+        self.root, self.port, self.proc, self.https_port = Path(root), port, proc, https_port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def parent_pid(self):
+        if self.proc is not None:
+            return self.proc.pid
+        try:
+            return int((self.root / "httpd.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def wait_ready(self, path="/", timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            try:
+                if requests.get(self.url + path, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        out = self.proc.stdout.read() if self.proc is not None and self.proc.poll() is not None else ""
+        raise AssertionError(f"server on {self.port} not ready:\n{out}\n{self.error_log()}")
+
+    def error_log(self):
+        try:
+            return (self.root / "logs" / "error.log").read_text(errors="replace")
+        except OSError:
+            return "(no error log)"
+
+    def stop(self):
+        pid = self.parent_pid()
+        pids = _descendants(pid) if pid else []
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)  # start-server: Apache in the foreground
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        elif (self.root / "apachectl").exists():
+            subprocess.run([str(self.root / "apachectl"), "stop"], timeout=30,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        killed = _kill_leftovers(pids)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc is not None:
+            self.proc.stdout.close()
+        log = self.error_log()
+        assert not harness.apache.CRASH_PATTERNS.search(log), log
+        assert not killed, f"still running after stop, killed: {killed}"
+
+
+@pytest.fixture
+def servers(workdir):
+    """Servers to stop at the end (before workdir, which holds their roots, is removed)."""
+    started = []
+    yield started
+    errors = []
+    for srv in started:
+        try:
+            srv.stop()
+        except Exception as e:  # stop the others anyway
+            errors.append(repr(e))
+    assert not errors, errors
+
+
+@pytest.fixture
+def start_server(servers, workdir):
+    """start_server(app, *flags) -> Server: `start-server` in the foreground, ready."""
+    def start(app, *flags, https_port=None, ready_path="/"):
+        port = harness.free_port()
+        root = workdir / f"root-{port}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mod_wsgi_rs", "start-server", str(app), "--port", str(port),
+             "--server-root", str(root), "--working-directory", str(workdir / "app"),
+             *map(str, flags)],
+            env=cli_env(), cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        srv = Server(root, port, proc, https_port)
+        servers.append(srv)
+        srv.wait_ready(ready_path)
+        return srv
+    return start
+
+
+def body(srv, path="/"):
+    r = requests.get(srv.url + path, timeout=10)
+    assert r.status_code == 200, (r.status_code, r.text, srv.error_log()[-3000:])
+    return r.text
+
+
+def test_start_server_daemon_mode_setenv_and_url_alias(start_server, workdir):
+    srv = start_server(workdir / "app" / "app.wsgi",
+                       "--setenv", "EXPRESS_SETENV", "set by express",
+                       "--url-alias", "/static", workdir / "static",
+                       "--processes", "2", "--threads", "3")
+    assert body(srv, "/x/y") == f"v1||/x/y|localhost:{srv.port}|set by express|http"
+    assert body(srv, "/static/hello.txt") == "static file\n"  # by Apache, not the app
+    conf = (srv.root / "httpd.conf").read_text()
+    assert f"WSGIDaemonProcess localhost:{srv.port}" in conf
+    assert "processes=2" in conf and "threads=3" in conf
+    # the daemon processes carry mod_wsgi-express's display name
+    names = [harness.apache._proc_cmdline(p) for p in _descendants(srv.proc.pid)]
+    assert sum(f"(wsgi:localhost:{srv.port}:" in n for n in names) == 2, names
+
+
+def test_setup_server_apachectl_embedded_mode(servers, workdir):
+    port = harness.free_port()
+    root = workdir / "root"
+    res = run_cli("setup-server", workdir / "app" / "app.wsgi", "--port", port,
+                  "--server-root", root, "--embedded-mode", "--mount-point", "/site",
+                  "--working-directory", workdir / "app", cwd=workdir)
+    assert res.returncode == 0, res.stdout
+    assert f"{root}/apachectl start" in res.stdout
+    ctl = root / "apachectl"
+    assert os.access(ctl, os.X_OK)
+    check = subprocess.run([ctl, "configtest"], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0 and "Syntax OK" in check.stderr, check.stderr
+    srv = Server(root, port)
+    servers.append(srv)
+    start = subprocess.run([ctl, "start"], capture_output=True, text=True, timeout=30)
+    assert start.returncode == 0, start.stderr
+    srv.wait_ready("/site/")
+    # embedded: no process group; SCRIPT_NAME is the mount point
+    assert body(srv, "/site/a") == "v1|/site|/a|||http"
+    pid = srv.parent_pid()
+    assert not any("(wsgi:" in harness.apache._proc_cmdline(p) for p in _descendants(pid))
+    stop = subprocess.run([ctl, "stop"], capture_output=True, text=True, timeout=30)
+    assert stop.returncode == 0, stop.stderr
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(srv.url + "/site/", timeout=2)
+
+
+def test_application_type_module(start_server, workdir):
+    srv = start_server("express_pkg.web", "--application-type", "module",
+                       "--callable-object", "wsgi_app", "--mount-point", "/mod",
+                       ready_path="/mod/")
+    assert body(srv, "/mod/p") == "module app|/mod|/p"
+    handler_text = (srv.root / "handler.wsgi").read_text()
+    assert "ENTRY_POINT = 'express_pkg.web'" in handler_text
+
+
+def test_reload_on_changes_without_failed_requests(start_server, workdir):
+    srv = start_server(workdir / "app" / "app.wsgi", "--reload-on-changes", "--log-level", "info")
+    assert body(srv).startswith("v1|")
+    handler_file = srv.root / "handler.wsgi"
+    if os.geteuid() == 0:  # the watcher (as www-data) sets its mtime: it owns it
+        import pwd
+        assert pwd.getpwuid(handler_file.stat().st_uid).pw_name == "www-data"
+
+    failures, seen, stop = [], [], threading.Event()
+
+    def client():
+        s = requests.Session()
+        while not stop.is_set():
+            try:
+                r = s.get(srv.url + "/", timeout=10)
+                if r.status_code != 200:
+                    failures.append(r.status_code)
+                else:
+                    seen.append(r.text.split("|")[0])
+            except requests.RequestException as e:
+                failures.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.2)  # the watcher's baseline scan is done
+        (workdir / "app" / "express_msg.py").write_text('MESSAGE = "v2"\n')
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (not seen or seen[-1] != "v2"):
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert seen and seen[-1] == "v2", (seen[-5:], srv.error_log()[-3000:])
+    assert not failures, failures
+    # once v2 was served, never v1 again
+    assert "v1" not in seen[seen.index("v2"):]
+    assert "express_msg.py' changed; touched" in srv.error_log()
+
+
+@pytest.fixture(scope="module")
+def certificate():
+    d = Path(tempfile.mkdtemp(prefix="mod_wsgi_rs-express-cert-", dir="/tmp"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-subj", "/CN=localhost", "-days", "1", "-keyout", str(d / "key.pem"),
+                    "-out", str(d / "cert.pem")], check=True, capture_output=True, timeout=60)
+    harness.apache.make_world_readable(d)
+    yield d / "cert.pem", d / "key.pem"
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_https_port_status_and_compression(start_server, workdir, certificate):
+    cert, key = certificate
+    https_port = harness.free_port()
+    srv = start_server(workdir / "app" / "app.wsgi", "--https-port", https_port,
+                       "--ssl-certificate-file", cert, "--ssl-certificate-key-file", key,
+                       "--server-status", "--compress-responses", "--http2",
+                       "--trust-proxy-header", "X-Forwarded-Proto", "--trust-proxy", "127.0.0.1")
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    r = requests.get(f"https://127.0.0.1:{https_port}/s", verify=False, timeout=10)
+    assert r.status_code == 200 and r.text == f"v1||/s|localhost:{srv.port}||https", r.text
+    # a trusted proxy's X-Forwarded-Proto sets the scheme
+    r = requests.get(srv.url + "/", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert r.text.endswith("|https"), r.text
+    if shutil.which("curl"):  # --http2: h2c with prior knowledge (requests speaks only 1.1)
+        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_version}",
+                              "--http2-prior-knowledge", srv.url + "/"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.stdout == "2", (out.stdout, out.stderr)
+    r = requests.get(srv.url + "/server-status?auto", timeout=10)
+    assert r.status_code == 200 and "ServerUptime" in r.text, r.text[:300]
+    # (mod_deflate leaves responses of a few bytes alone: ask for a longer one)
+    long_path = "/" + "x" * 300
+    raw = requests.get(srv.url + long_path, headers={"Accept-Encoding": "gzip"}, timeout=10,
+                       stream=True)
+    assert raw.headers.get("Content-Encoding") == "gzip", raw.headers
+    assert gzip.decompress(raw.raw.read()).decode().startswith(f"v1||{long_path}|")
+
+
+def test_https_without_certificate_files_is_refused(workdir):
+    res = run_cli("setup-server", workdir / "app" / "app.wsgi", "--https-port", "8443",
+                  "--ssl-certificate-file", workdir / "missing.pem",
+                  "--server-root", workdir / "r", cwd=workdir)
+    assert res.returncode == 2
+    assert "missing.pem: no such file" in res.stdout
+    assert "--https-port needs --ssl-certificate-key-file" in res.stdout
+
+
+def test_mistyped_flag_from_the_command_line(workdir):
+    res = run_cli("start-server", workdir / "app" / "app.wsgi", "--prot", "9000")
+    assert res.returncode == 2
+    assert "unknown option --prot; did you mean --port?" in res.stdout
+
+
+def test_module_location_and_module_config_loads_in_apache(workdir):
+    so = str(harness.module_so_path())
+    res = run_cli("module-location")
+    assert res.returncode == 0 and res.stdout.strip() == so
+    res = run_cli("module-config")
+    assert res.returncode == 0
+    assert res.stdout.splitlines() == [f'LoadModule wsgi_module "{so}"',
+                                       f'WSGIPythonHome "{PYTHON_HOME}"']
+    # as a user pastes it into a system-style config
+    d = workdir
+    conf = d / "system.conf"
+    mods = config.MODULES_DIR
+    conf.write_text(f"""\
+ServerRoot "{d}"
+DefaultRuntimeDir "{d}"
+PidFile "{d}/apache2.pid"
+Listen 127.0.0.1:{harness.free_port()}
+ServerName localhost
+User www-data
+Group www-data
+ErrorLog "{d}/error.log"
+LoadModule mpm_event_module {mods}/mod_mpm_event.so
+LoadModule authz_core_module {mods}/mod_authz_core.so
+{res.stdout}
+WSGIScriptAlias / "{d}/app/app.wsgi"
+<Directory "{d}/app">
+    Require all granted
+</Directory>
+""")
+    check = subprocess.run([config.HTTPD, "-t", "-f", str(conf)], capture_output=True,
+                           text=True, timeout=30, env=harness.apache.APACHE_ENV)
+    assert check.returncode == 0 and "Syntax OK" in check.stderr, check.stderr
+
+
+def test_install_module(workdir):
+    target_dir = workdir / "modules"
+    target_dir.mkdir()
+    res = run_cli("install-module", "--modules-directory", target_dir)
+    assert res.returncode == 0, res.stdout
+    name = f"mod_wsgi_rs-py{sys.version_info[0]}{sys.version_info[1]}.so"
+    installed = target_dir / name
+    assert installed.read_bytes() == harness.module_so_path().read_bytes()
+    assert res.stdout.splitlines() == [f'LoadModule wsgi_module "{installed}"',
+                                       f'WSGIPythonHome "{PYTHON_HOME}"']
+
+
+def test_paste_without_pastedeploy_is_refused_clearly(workdir):
+    try:
+        import paste.deploy  # noqa: F401
+        pytest.skip("PasteDeploy is installed")
+    except ImportError:
+        pass
+    ini = workdir / "app" / "site.ini"
+    ini.write_text("[app:main]\nuse = egg:nothing\n")
+    res = run_cli("setup-server", ini, "--application-type", "paste",
+                  "--server-root", workdir / "r")
+    assert res.returncode == 2
+    assert "--application-type paste needs PasteDeploy: pip install PasteDeploy" in res.stdout
+
+
+def test_no_module_is_a_clear_error():
+    if list((EXPRESS / "mod_wsgi_rs" / "server").glob("mod_wsgi_rs*.so")):
+        pytest.skip("a module is installed next to the package")
+    env = cli_env()
+    del env["MOD_WSGI_RS_SO"]
+    res = subprocess.run([sys.executable, "-m", "mod_wsgi_rs", "module-location"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1
+    assert "no Apache module (mod_wsgi_rs*.so)" in res.stderr and "MOD_WSGI_RS_SO" in res.stderr
