@@ -28,12 +28,7 @@ SLICE = ["tests/test_environ.py", "tests/test_response.py", "tests/test_applicat
 @pytest.fixture(scope="module", params=VERSIONS)
 def built(request):
     """(version, module .so, venv) for one other Python."""
-    version = request.param
-    source = pythons.installed(version)
-    if source is None:
-        pytest.skip(pythons.missing_reason(version))
-    python = pythons.readable_copy(source, version)
-    return version, pythons.build_module(python, version), pythons.venv_of(python, version)
+    return pythons.module_for(request.param)
 
 
 PROBE = """\

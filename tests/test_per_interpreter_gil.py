@@ -24,12 +24,7 @@ SLICE = ["tests/test_application_groups.py", "tests/test_reload.py"]
 @pytest.fixture(scope="module", params=VERSIONS)
 def built(request):
     """(version, module .so, venv) for one Python with PEP 684."""
-    version = request.param
-    source = pythons.installed(version)
-    if source is None:
-        pytest.skip(pythons.missing_reason(version))
-    python = pythons.readable_copy(source, version)
-    return version, pythons.build_module(python, version), pythons.venv_of(python, version)
+    return pythons.module_for(request.param)
 
 
 SCOPED = """\

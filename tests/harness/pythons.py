@@ -78,3 +78,14 @@ def build_module(python, version):
     if not so.exists():
         raise RuntimeError(f"make build said nothing wrong but made no {so}:\n{res.stdout[-2000:]}")
     return so
+
+
+def module_for(version):
+    """(version, module .so, venv) for CPython `version`, or a pytest skip saying it is not
+    on the machine."""
+    import pytest
+    source = installed(version)
+    if source is None:
+        pytest.skip(missing_reason(version))
+    python = readable_copy(source, version)
+    return version, build_module(python, version), venv_of(python, version)
