@@ -72,7 +72,7 @@ wsgi_app = validator(_app)
 # --------------------------------------------------------------------------- unit tests
 
 def options(**kw):
-    base = dict(app="/srv/site/app.wsgi", server_root="/tmp/root", module_so="/m/mod_wsgi_rs.so",
+    base = dict(app="/srv/site/app.wsgi", server_root="/tmp/srvroot", module_so="/m/mod_wsgi_rs.so",
                 python_home="/venv", working_directory="/srv/site", user="www-data",
                 group="www-data", uid=0)
     base.update(kw)
@@ -94,7 +94,7 @@ def test_config_daemon_mode_default():
         assert f"    {opt}" in text, opt
     assert "WSGIProcessGroup localhost:8000\n" in text
     assert "WSGIApplicationGroup %{GLOBAL}\n" in text
-    assert ('WSGIScriptAlias / "/tmp/root/handler.wsgi" process-group=localhost:8000 '
+    assert ('WSGIScriptAlias / "/tmp/srvroot/handler.wsgi" process-group=localhost:8000 '
             'application-group=%{GLOBAL}') in text
     assert "WSGIRestrictEmbedded On" in text
     assert "mod_ssl" not in text and "WSGIImportScript" not in text
@@ -127,7 +127,7 @@ def test_config_every_optional_section():
     assert "Listen 127.0.0.1:8080\n" in text and "Listen 127.0.0.1:8443\n" in text
     assert "ServerName example.com" in text
     assert "WSGIDaemonProcess 127.0.0.1:8080" in text
-    assert 'WSGIScriptAlias /app "/tmp/root/handler.wsgi"' in text
+    assert 'WSGIScriptAlias /app "/tmp/srvroot/handler.wsgi"' in text
     assert 'Alias "/static" "/srv/static"\n<Directory "/srv/static">' in text
     assert '<Directory "/srv">\n    <Files "robots.txt">' in text
     assert "LoadModule ssl_module" in text and "LoadModule socache_shmcb_module" in text
@@ -141,9 +141,9 @@ def test_config_every_optional_section():
     assert 'SetEnv NAME "va\\"lue"' in text
     assert "LoadModule deflate_module" in text and "LoadModule filter_module" in text
     assert "AddOutputFilterByType DEFLATE application/json" in text
-    assert 'CustomLog "/tmp/root/logs/access.log" combined' in text
+    assert 'CustomLog "/tmp/srvroot/logs/access.log" combined' in text
     assert "LogLevel info" in text
-    assert 'WSGIImportScript "/tmp/root/handler.wsgi" process-group=127.0.0.1:8080' in text
+    assert 'WSGIImportScript "/tmp/srvroot/handler.wsgi" process-group=127.0.0.1:8080' in text
 
 
 def test_config_log_to_terminal_and_quoting():
