@@ -16,6 +16,7 @@ pub mod apache;
 pub mod config;
 pub mod daemon;
 pub mod hooks;
+pub mod metrics;
 pub mod host;
 pub mod python;
 pub mod sys;

@@ -246,6 +246,241 @@ def test_mistyped_options_name_the_nearest(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_config_daemon_options_as_mod_wsgi_express():
+    text = config.render(options(
+        startup_timeout=20, shutdown_timeout=6, deadlock_timeout=30, connect_timeout=10,
+        socket_timeout=30, restart_interval=3600, eviction_timeout=7, inactivity_timeout=100,
+        interrupt_timeout=2, cpu_time_limit=50, daemon_backlog=64, send_buffer_size=1024,
+        receive_buffer_size=2048, header_buffer_size=16384, response_buffer_size=131072,
+        response_socket_timeout=9, response_flush_delay=3, switch_interval=0.01,
+        server_metrics=True, lang="C.UTF-8", locale="C.UTF-8", python_eggs="/eggs",
+        process_group_name="web", application_group="app one", ignore_activity=["/health"]))
+    for opt in ("startup-timeout=20", "shutdown-timeout=6", "deadlock-timeout=30",
+                "connect-timeout=10", "socket-timeout=30", "restart-interval=3600",
+                "eviction-timeout=7", "inactivity-timeout=100", "interrupt-timeout=2",
+                "cpu-time-limit=50", "listen-backlog=64", "send-buffer-size=1024",
+                "receive-buffer-size=2048", "header-buffer-size=16384",
+                "response-buffer-size=131072", "response-socket-timeout=9",
+                "response-flush-delay=3", "server-metrics=On", "switch-interval=0.01",
+                "lang=C.UTF-8", "locale=C.UTF-8", "python-eggs=/eggs", "display-name=(wsgi:web)"):
+        assert f"    {opt}" in text, opt
+    assert "WSGIDaemonProcess web \\\n" in text and "WSGIProcessGroup web\n" in text
+    assert 'process-group=web application-group="app one"' in text
+    assert 'WSGIApplicationGroup "app one"' in text
+    assert "Timeout 30\n" in text
+    assert "WSGIServerMetrics On" in text and "ExtendedStatus On" in text
+    assert "LoadModule status_module" in text
+    assert "WSGISwitchInterval 0.01" in text
+    assert '<Location "/health">\n    WSGIIgnoreActivity On\n</Location>' in text
+
+
+def test_config_apache_defaults_as_mod_wsgi_express():
+    text = config.render(options())
+    for line in ("ListenBacklog 500", "LimitRequestBody 10485760", "KeepAlive On",
+                 "KeepAliveTimeout 2", "RequestReadTimeout header=15-30,MinRate=500 body=15,MinRate=500",
+                 "WSGIMapHEADToGET Auto", "LoadModule reqtimeout_module", "    listen-backlog=100",
+                 "    startup-timeout=15", "    deadlock-timeout=60", "    server-metrics=Off",
+                 "    MaxKeepAliveRequests    0"):
+        assert line in text, line
+    for absent in ("WSGIChunkedRequest", "WSGIDestroyInterpreter", "EnableSendfile",
+                   "WSGIScriptReloading", "WSGIVerboseDebugging", "WSGIHandlerScript", "VirtualHost"):
+        assert absent not in text, absent
+    text = config.render(options(
+        keep_alive_timeout=0, limit_request_body=0, server_backlog=50, header_timeout=0,
+        body_timeout=20, body_max_timeout=40, body_min_rate=0, map_head_to_get="Off",
+        chunked_request=True, orphan_interpreter=True, enable_sendfile=True,
+        disable_reloading=True, verbose_debugging=True, python_warnings=["ignore::DeprecationWarning"],
+        passenv=["HOME"], socket_prefix="/run/x", mime_types="/m.types", pid_file="/p.pid"))
+    for line in ("KeepAlive Off", "LimitRequestBody 0", "ListenBacklog 50",
+                 "RequestReadTimeout body=20-40\n", "WSGIMapHEADToGET Off", "WSGIChunkedRequest On",
+                 "WSGIDestroyInterpreter Off", "EnableSendfile On", "WSGIEnableSendfile On",
+                 "WSGIScriptReloading Off", "WSGIVerboseDebugging On",
+                 'WSGIPythonWarnings "ignore::DeprecationWarning"', "PassEnv HOME",
+                 'WSGISocketPrefix "/run/x/wsgi"', 'TypesConfig "/m.types"', 'PidFile "/p.pid"'):
+        assert line in text, line
+
+
+def test_config_worker_sizing_as_mod_wsgi_express():
+    # 10 + max(10, 1.5 x 1 x 5) = 20 clients: 2 children of 10
+    text = config.render(options())
+    assert "    ServerLimit             2\n" in text and "    ThreadsPerChild         10\n" in text
+    assert "    MaxRequestWorkers       20\n" in text and "ThreadStackSize         262144" in text
+    text = config.render(options(max_clients=100, initial_workers=0.5, minimum_spare_workers=0.25,
+                                 maximum_spare_workers=0.75))
+    # 100 clients: 100 / (100 // 20 + 1) = 16 a child, 7 children
+    assert "    ThreadsPerChild         16\n" in text and "    ServerLimit             7\n" in text
+    assert "    StartServers            3\n" in text and "    MinSpareThreads         16\n" in text
+    assert "    MaxSpareThreads         80\n" in text
+    text = config.render(options(mpm="prefork", max_clients=40))
+    assert "LoadModule mpm_prefork_module" in text and "<IfModule mpm_prefork_module>" in text
+    assert "    MaxRequestWorkers       40\n" in text and "    StartServers            2\n" in text
+    assert "    MaxSpareServers         4\n" in text
+    assert "LoadModule mpm_worker_module" in config.render(options(mpm="worker"))
+
+
+def test_config_logs_as_mod_wsgi_express():
+    text = config.render(options(log_directory="/var/log/site", error_log_name="err",
+                                 access_log=True, access_log_name="acc", log_to_terminal=True,
+                                 access_log_format='%h "%r" %>s', error_log_format="[%t] %M",
+                                 rotate_logs=True, max_log_size=10))
+    # --log-directory wins over --log-to-terminal
+    assert 'ErrorLog "|/usr/bin/rotatelogs /var/log/site/err.%Y-%m-%d-%H_%M_%S 10M"' in text
+    assert 'CustomLog "|/usr/bin/rotatelogs /var/log/site/acc.%Y-%m-%d-%H_%M_%S 10M" custom' in text
+    assert 'LogFormat "%h \\"%r\\" %>s" custom' in text
+    assert 'ErrorLogFormat "[%t] %M"' in text
+    text = config.render(options(access_log=True, access_log_format="common"))
+    assert 'CustomLog "/tmp/srvroot/logs/access.log" common' in text
+    ctl = config.render_apachectl(options(startup_log=True, process_name="web (express)",
+                                          shell_executable="/bin/bash", lang="C.UTF-8",
+                                          locale="C.UTF-8"))
+    assert ctl.startswith("#!/bin/bash\n")
+    assert "HTTPD_ARGS='-E /tmp/srvroot/logs/startup.log'" in ctl
+    assert 'exec -a "$PROCESS_NAME"' in ctl and "PROCESS_NAME='web (express)'" in ctl
+    assert "LANG='C.UTF-8'\nLC_ALL='C.UTF-8'" in ctl
+    assert ". '/tmp/srvroot/envvars'" in ctl
+    assert config.render_envvars(options(envvars_script="/e.sh")).endswith(". '/e.sh'\n")
+
+
+def test_config_document_root_layout():
+    text = config.render(options(document_root="/srv/docs", directory_index="index.html",
+                                 directory_listing=True, allow_override=["FileInfo", "Indexes"],
+                                 rewrite_rules="/srv/rules.conf", mount_point="/app",
+                                 with_cgi=True, handler_scripts=[(".res", "/srv/res.wsgi")],
+                                 error_documents=[("404", "/404.html")], error_override=True))
+    assert "WSGIScriptAlias" not in text
+    assert 'DocumentRoot "/srv/docs"' in text
+    assert ('<Directory "/srv/docs">\n    AllowOverride FileInfo Indexes\n    DirectoryIndex '
+            'index.html\n    Options +Indexes\n    Options +ExecCGI\n    RewriteEngine On\n'
+            '    RewriteOptions InheritDownBefore\n    Include "/srv/rules.conf"\n'
+            '    Require all granted\n</Directory>') in text
+    assert ('<Directory "/srv/docs/app">\n    RewriteCond %{REQUEST_FILENAME} !-f\n'
+            '    RewriteCond %{REQUEST_FILENAME} !-d\n    RewriteRule .* - [H=wsgi-handler]') in text
+    assert ('WSGIHandlerScript wsgi-handler "/tmp/srvroot/handler.wsgi" '
+            'process-group=localhost:8000 application-group=%{GLOBAL}') in text
+    assert 'WSGIHandlerScript wsgi-resource "/tmp/srvroot/resource.wsgi"' in text
+    assert "AddHandler wsgi-resource .res" in text and "AddHandler cgi-script .cgi" in text
+    for module in ("rewrite", "autoindex", "cgid"):
+        assert f"LoadModule {module}_module" in text, module
+    assert 'ErrorDocument 404 "/404.html"' in text and "WSGIErrorOverride On" in text
+    source = handler.render_handler(options(document_root="/srv/docs", mount_point="/app"))
+    assert "FALLBACK_MOUNT_POINT = '/app'" in source and "handle_request = application" in source
+    resources = handler.render_resources(options(handler_scripts=[(".res", "/srv/res.wsgi")]))
+    compile(resources, "resource.wsgi", "exec")
+    assert "handle_request = application" in resources
+
+
+def test_handler_fallback_puts_the_mount_point_back():
+    namespace = {}
+    source = handler.render_handler(options(document_root="/d", mount_point="/app"))
+    exec(compile(source.split("# The watcher starts once")[0], "h", "exec"), namespace)
+    seen = {}
+    app = namespace["_fallback"](lambda environ, sr: seen.update(environ), "/app")
+    app({"SCRIPT_NAME": "/app", "PATH_INFO": "/x/y"}, None)
+    assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/app", "/x/y")
+    app({"SCRIPT_NAME": "/app/x", "PATH_INFO": ""}, None)
+    assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/app", "/x")
+
+
+def test_config_virtual_hosts_and_https_as_mod_wsgi_express():
+    text = config.render(options(
+        server_name="www.example.com", server_aliases=["alt.example.com", "*.example.org"],
+        https_port=8443, ssl_certificate_file="/c.crt", ssl_certificate_key_file="/c.key",
+        ssl_ca_certificate_file="/ca.pem", ssl_certificate_chain_file="/chain.pem",
+        ssl_verify_client_urls=["/secure"], ssl_environment=True, https_only=True,
+        hsts_policy="max-age=31536000"))
+    assert ("<VirtualHost _default_:8000>\n    ServerName _wsgi_\n    <Location />\n"
+            "        Require all denied\n    </Location>\n</VirtualHost>") in text
+    assert ("<VirtualHost *:8000>\n    ServerName www.example.com\n    ServerAlias alt.example.com "
+            "*.example.org\n    RewriteEngine On\n    RewriteCond %{HTTPS} off\n"
+            "    RewriteRule (.*) https://www.example.com:8443%{REQUEST_URI}\n</VirtualHost>") in text
+    assert ("    ServerName example.com\n    Redirect permanent / https://www.example.com:8443/") in text
+    assert "<VirtualHost _default_:8443>" in text
+    assert 'SSLCACertificateFile "/ca.pem"\n    SSLVerifyClient none' in text
+    assert 'SSLCertificateChainFile "/chain.pem"' in text
+    assert 'Header set Strict-Transport-Security "max-age=31536000"' in text
+    assert "SSLOptions +StdEnvVars" in text
+    assert '<Location "/secure">\n    SSLVerifyClient require\n    SSLVerifyDepth 1' in text
+    assert "LoadModule headers_module" in text and "LoadModule rewrite_module" in text
+    local = config.render(options(server_name="example.com", allow_localhost=True))
+    assert "        Require host localhost\n" in local and "Redirect" not in local
+
+
+def test_config_auth_and_access_scripts():
+    text = config.render(options(host_access_script="/a.py", auth_user_script="/u.py",
+                                 auth_group_script="/g.py", auth_group="staff", auth_type="Digest"))
+    assert '<Location />\n    WSGIAccessScript "/a.py"\n</Location>' in text
+    for line in ("AuthType Digest", 'AuthName "localhost:8000"', "AuthDigestProvider wsgi",
+                 'WSGIAuthUserScript "/u.py"', 'WSGIAuthGroupScript "/g.py"',
+                 "        Require valid-user\n        Require wsgi-group \"staff\"",
+                 "LoadModule auth_digest_module", "LoadModule authz_user_module"):
+        assert line in text, line
+
+
+def test_config_proxies_and_services():
+    text = config.render(options(proxy_mount_points=[("/api", "http://127.0.0.1:9000/")],
+                                 proxy_virtual_hosts=[("other.example.com", "http://127.0.0.1:9001")],
+                                 proxy_timeout=30,
+                                 service_scripts=[("tasks", "/srv/tasks.py"), ("log", "/srv/log.py")],
+                                 service_users={"tasks": "nobody"}, service_log_files={"log": "log.txt"}))
+    assert "ProxyTimeout 30" in text
+    assert 'ProxyPass "/api/" "http://127.0.0.1:9000/" upgrade=websocket' in text
+    assert "RequestHeader set X-Forwarded-Prefix /api" in text
+    assert '<LocationMatch "^/api$">' in text
+    assert "<VirtualHost *:8000>\n    ServerName other.example.com" in text
+    # the main server stays the default virtual host of the port
+    assert text.index("<VirtualHost _default_:8000>") < text.index("ServerName other.example.com")
+    assert "LoadModule proxy_http_module" in text
+    assert "WSGIDaemonProcess service:tasks \\\n    display-name=%{GROUP} \\\n    user=nobody" in text
+    assert "    threads=0 \\" in text
+    assert ('WSGIImportScript "/srv/tasks.py" process-group=service:tasks '
+            'application-group=%{GLOBAL}') in text
+    assert 'ErrorLog "/tmp/srvroot/logs/log.txt"\n    WSGIDaemonProcess service:log' in text
+
+
+def test_every_mod_wsgi_express_flag_is_supported_or_refused_with_a_reason():
+    express_options = pytest.importorskip("mod_wsgi.express.options")
+    _, commands = cli.build_parser()
+    ours = set(commands["start-server"].long_options())
+    names = [o._long_opts[0] for o in express_options.option_list]
+    assert len(names) >= 150
+    for name in names:
+        assert name in ours or cli.MOD_WSGI_EXPRESS_ONLY.get(name), name
+    table = (EXPRESS / "FLAGS.md").read_text()
+    for name in names + list(cli.COMMANDS):
+        assert f"`{name}`" in table, name
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ssl-port", "8443", "--ssl-certificate", "/nonexistent/site"],
+     "--ssl-certificate-file /nonexistent/site.crt: no such file"),
+    (["--https-only"], "--https-only needs --https-port"),
+    (["--header-buffer-size", "100"], "--header-buffer-size must be 0 or at least 8192"),
+    (["--reload-on-changes", "--disable-reloading"], "--disable-reloading"),
+    (["--auth-group-script", __file__], "--auth-group-script needs --auth-user-script"),
+    (["--error-document", "abc", "/x"], "--error-document abc: not an HTTP status"),
+])
+def test_new_flag_errors(argv, message, tmp_path, monkeypatch):
+    (tmp_path / "app.wsgi").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOD_WSGI_RS_SO", str(harness.module_so_path()))
+    _, commands = cli.build_parser()
+    with pytest.raises(cli.server_root.SetupError) as e:
+        cli.resolve(commands["setup-server"].parse_args(["app.wsgi", *argv]))
+    assert message in str(e.value)
+
+
+def test_entry_point_and_aliases_of_mod_wsgi_express(tmp_path, monkeypatch):
+    (tmp_path / "app.wsgi").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOD_WSGI_RS_SO", str(harness.module_so_path()))
+    _, commands = cli.build_parser()
+    o = cli.resolve(commands["setup-server"].parse_args(
+        ["--entry-point", "app.wsgi", "--proxy-url-alias", "/a", "http://x/", "--lang", "C.UTF-8"]))
+    assert o.app == str(tmp_path / "app.wsgi")
+    assert o.proxy_mount_points == [("/a", "http://x/")]
+    assert o.locale == o.lang == "C.UTF-8"
+
+
 # --------------------------------------------------------------------------- CLI + Apache
 
 def cli_env():

@@ -10,6 +10,7 @@ impl Status {
     pub const DECLINED: Status = Status(ffi::DECLINED);
     pub const FORBIDDEN: Status = Status(ffi::HTTP_FORBIDDEN);
     pub const NOT_FOUND: Status = Status(ffi::HTTP_NOT_FOUND);
+    pub const METHOD_NOT_ALLOWED: Status = Status(ffi::HTTP_METHOD_NOT_ALLOWED);
     pub const LENGTH_REQUIRED: Status = Status(ffi::HTTP_LENGTH_REQUIRED);
     pub const INTERNAL_SERVER_ERROR: Status = Status(ffi::HTTP_INTERNAL_SERVER_ERROR);
     pub const BAD_GATEWAY: Status = Status(ffi::HTTP_BAD_GATEWAY);

@@ -3,6 +3,7 @@
 //! and on a reload request starts a new generation, retiring the old one only as the new
 //! workers become ready. It never runs Python.
 
+use crate::metrics::table::{self as metrics, RestartReason};
 use super::{pools, worker};
 use crate::apache::Server;
 use crate::apache::log::Level;
@@ -75,7 +76,10 @@ pub fn run(name: &str, main: Server<'static>, apache: Pid) -> ! {
         if let Some(sig) = process::wait_signal(&SIGNALS, Duration::from_millis(0)) {
             match sig {
                 libc::SIGCHLD => {}
-                libc::SIGUSR1 => sup.start_generation("graceful restart signal"),
+                libc::SIGUSR1 => {
+                    sup.start_generation("graceful restart signal");
+                    metrics::restart(&sup.name, RestartReason::Graceful);
+                }
                 _ => sup.shutdown(),
             }
         }
@@ -148,12 +152,15 @@ impl Supervisor {
                 }
                 if generation == Some(self.generation) {
                     self.start_generation("script changed");
+                    metrics::reload(&self.name);
+                    metrics::restart(&self.name, RestartReason::ScriptChanged);
                 }
             }
             // A worker is leaving on its own (maximum-requests, inactivity...).
             "leaving" => {
                 if let Some(w) = self.workers.iter_mut().find(|w| w.pid == pid) {
                     w.retiring = true;
+                    metrics::restart(&self.name, RestartReason::Retired);
                 }
             }
             _ => {}
@@ -190,6 +197,7 @@ impl Supervisor {
                 Exit::Code(c) => format!("exited with status {c}"),
                 Exit::Signal(s) => format!("was killed by signal {s}"),
             };
+            metrics::restart(&self.name, if matches!(exit, Exit::Signal(_)) { RestartReason::Signal } else { RestartReason::Exit });
             let quick = w.started.elapsed() < Duration::from_secs(2) && !w.ready;
             if quick {
                 self.quick_deaths += 1;

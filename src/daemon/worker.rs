@@ -96,6 +96,7 @@ pub fn run(name: &str, main: Server<'static>, control: OwnedFd, supervisor: proc
             process::exit_now(1);
         }
     };
+    crate::metrics::table::join(pid as u32, name, crate::metrics::Kind::DaemonProcess, group.threads.max(1) as u32, |p| process::exists(p as process::Pid));
     if !python::start_daemon_python(main, &group) {
         process::exit_now(1);
     }
@@ -521,6 +522,11 @@ impl Site for InDaemon<'_> {
     }
 
     fn before_run(&self) {
+        if let Some(m) = crate::metrics::table::mine() {
+            let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+            let us = |from: u64, to: u64| Duration::from_micros(to.saturating_sub(from));
+            m.daemon_times(us(self.head.queue_start_us, self.accepted_us), us(self.accepted_us, now_us));
+        }
         self.shared.watch.begin(Active {
             started: Instant::now(),
             thread: watch::thread_id(),

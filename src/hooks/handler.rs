@@ -107,6 +107,7 @@ fn handle(r: Request<'_>) -> Status {
     let dir = DirSettings::merged(&server.dir, request_dir_config(&r));
     let target = match r.handler() {
         Some("wsgi-script") | Some("application/x-httpd-wsgi") => Target::Script,
+        Some(super::metrics::HANDLER) => return super::metrics::serve(r),
         Some(name) => match dir.handler_script(name) {
             Some(h) => Target::Handler { path: h.path.clone() },
             None => return Status::DECLINED,

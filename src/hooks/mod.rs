@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod directives;
 pub mod handler;
+pub mod metrics;
 pub mod module;
 pub mod process;
 pub mod route;

@@ -67,6 +67,8 @@ pub unsafe extern "C" fn child_init(pchild: *mut ffi::apr_pool_t, s: *mut ffi::s
     let (pchild, s) = unsafe { (Pool::from_raw(pchild), Server::<'static>::from_raw(s)) };
     python::set_main_server(s);
     crate::daemon::pools::close_listeners_except(None);
+    let threads = crate::apache::server::mpm_threads_per_child().max(1) as u32;
+    crate::metrics::table::join(std::process::id(), "", crate::metrics::Kind::ApacheChild, threads, |p| crate::sys::process::exists(p as crate::sys::process::Pid));
     if !startup::embedded_python_needed(s) {
         s.log(Level::Info, &format!("mod_wsgi (pid={}): Python is not started in this process (WSGIRestrictEmbedded On).", std::process::id()));
         return;

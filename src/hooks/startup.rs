@@ -28,9 +28,23 @@ pub fn check_config(s: Server<'_>) -> Result<(), String> {
 pub fn post_config(pconf: Pool<'static>, s: Server<'static>) -> Result<(), String> {
     if server::is_final_config_pass() {
         warn_shadowed_aliases(s);
+        share_metrics(s);
         crate::daemon::pools::start(pconf, s)?;
     }
     Ok(())
+}
+
+/// The counters of this generation, shared with every process forked from here on. The
+/// mapping of the previous generation stays (64 KB): its children may still be finishing.
+fn share_metrics(main: Server<'_>) {
+    use crate::metrics::table::{self, Table};
+    let Some(table) = crate::sys::shm::shared_counters(table::WORDS).and_then(Table::over) else {
+        main.log(Level::Warning, "mod_wsgi_rs: no shared memory for metrics; the wsgi-metrics handler will report nothing");
+        return;
+    };
+    let names: Vec<String> = main.and_following().into_iter().flat_map(|s| server_config_of(s).daemons.iter().map(|g| g.name.clone()).collect::<Vec<_>>()).collect();
+    table.name_groups(names.iter().map(String::as_str));
+    table::install(table);
 }
 
 /// mod_wsgi silently routes /api/v1 to `/` when `WSGIScriptAlias /` comes first; we say so.

@@ -62,6 +62,9 @@ pub fn serve_app(py: Python<'_>, interp: &Interpreter, glue: &Glue, app: &AppReq
         Loading::Loaded => site.log_for_server(LogLevel::Info, &format!("Loading WSGI script '{path}' into {context}.")),
         Loading::Reloaded(purged) => {
             site.log_for_server(LogLevel::Info, &format!("Reloading WSGI script '{path}' into {context}."));
+            if let Some(m) = crate::metrics::table::mine() {
+                m.reload();
+            }
             if !purged.is_empty() {
                 let pid = super::python::child_pid();
                 site.log_for_server(LogLevel::Info, &format!("mod_wsgi (pid={pid}): Reloading application modules too: {}", purged.join(", ")));

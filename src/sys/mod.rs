@@ -3,6 +3,7 @@
 
 pub mod poller;
 pub mod process;
+pub mod shm;
 pub mod socket;
 
 use std::io;

@@ -245,3 +245,21 @@ pub fn die_with_parent(sig: i32, expected_parent: Pid) {
 pub fn parent_pid() -> Pid {
     nix::unistd::getppid().as_raw()
 }
+
+/// (CPU seconds, resident bytes) of a live process, from /proc/PID/stat (world-readable, so
+/// a process of another user is read too). None once it has gone.
+pub fn cpu_and_rss(pid: Pid) -> Option<(f64, u64)> {
+    use nix::unistd::{SysconfVar, sysconf};
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the command name (field 2) is in parentheses and may hold spaces: count after it
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    let ticks = sysconf(SysconfVar::CLK_TCK).ok().flatten().filter(|&t| t > 0)? as f64;
+    let page = sysconf(SysconfVar::PAGE_SIZE).ok().flatten().filter(|&p| p > 0)? as u64;
+    Some(((field(14)? + field(15)?) as f64 / ticks, field(24)? * page))
+}
+
+/// The process exists (a zombie or another user's process counts).
+pub fn exists(pid: Pid) -> bool {
+    pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
+}

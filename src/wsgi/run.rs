@@ -72,6 +72,10 @@ pub fn run_request(
             return (Outcome::Failed, None);
         }
     };
+    let metrics = crate::metrics::table::mine();
+    if let Some(m) = metrics {
+        m.request_started();
+    }
     set_current(Some(state.clone()));
     let outcome = match call(py, glue, app, environ, &slot, &state) {
         Ok(outcome) => outcome,
@@ -79,6 +83,11 @@ pub fn run_request(
     };
     let later = {
         let mut st = state.borrow_mut();
+        if let Some(m) = metrics {
+            let (gil_us, _) = crate::python::gil::gil_waits();
+            let gil_wait = std::time::Duration::from_micros(gil_us.saturating_sub(st.stats.gil_waits_at_start.0));
+            m.request_finished(st.head.as_ref().map_or(0, |h| h.code), began.elapsed(), gil_wait);
+        }
         st.flush_log();
         st.release(py);
         // The transport leaves the state even when the app keeps a reference to it (through
