@@ -879,3 +879,87 @@ def test_no_module_is_a_clear_error():
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1
     assert "no Apache module (mod_wsgi_rs*.so)" in res.stderr and "MOD_WSGI_RS_SO" in res.stderr
+
+
+def test_setup_server_with_many_mod_wsgi_express_flags_passes_configtest(workdir, certificate):
+    cert, key = certificate
+    d = workdir
+    for name, text in [("access.py", "def allow_access(environ, host):\n    return True\n"),
+                       ("auth.py", "def check_password(environ, user, password):\n    return True\n"),
+                       ("groups.py", "def groups_for_user(environ, user):\n    return ['wsgi']\n"),
+                       ("rules.conf", ""), ("envvars.sh", "export FROM_ENVVARS=1\n"),
+                       ("service.py", "")]:
+        (d / name).write_text(text)
+    harness.apache.make_world_readable(d)
+    root = d / "root"
+    res = run_cli(
+        "setup-server", d / "app" / "app.wsgi", "--port", harness.free_port(), "--server-root", root,
+        "--working-directory", d / "app", "--document-root", d / "static",
+        "--directory-index", "index.html", "--directory-listing", "--allow-override", "FileInfo",
+        "--rewrite-rules", d / "rules.conf", "--error-document", "404", "/hello.txt",
+        "--error-override", "--with-cgi", "--add-handler", ".res", d / "app" / "app.wsgi",
+        "--server-name", "www.example.com", "--server-alias", "alt.example.com",
+        "--allow-localhost", "--ssl-port", harness.free_port(), "--ssl-certificate-file", cert,
+        "--ssl-certificate-key-file", key, "--ssl-ca-certificate-file", cert,
+        "--ssl-verify-client", "/secure", "--ssl-certificate-chain-file", cert,
+        "--ssl-environment", "--https-only", "--hsts-policy", "max-age=60",
+        "--server-mpm", "worker", "--max-clients", "40", "--initial-workers", "0.5",
+        "--startup-timeout", "20", "--deadlock-timeout", "30", "--inactivity-timeout", "100",
+        "--ignore-activity", "/health", "--connect-timeout", "10", "--socket-timeout", "30",
+        "--header-buffer-size", "16384", "--response-buffer-size", "131072",
+        "--switch-interval", "0.01", "--python-warnings", "ignore", "--server-metrics",
+        "--server-status", "--map-head-to-get", "Off", "--chunked-request", "--enable-sendfile",
+        "--orphan-interpreter", "--process-group", "web", "--application-group", "app",
+        "--keep-alive-timeout", "0", "--limit-request-body", "1000",
+        "--proxy-mount-point", "/proxy", "http://127.0.0.1:9/",
+        "--proxy-virtual-host", "proxied.example.com", "http://127.0.0.1:9",
+        "--proxy-timeout", "5", "--host-access-script", d / "access.py",
+        "--auth-user-script", d / "auth.py", "--auth-group-script", d / "groups.py",
+        "--passenv", "HOME", "--access-log", "--access-log-format", '%h "%r"',
+        "--error-log-format", "[%t] %M", "--rotate-logs", "--startup-log",
+        "--service-script", "svc", d / "service.py", "--service-log-file", "svc", "svc.log",
+        "--envvars-script", d / "envvars.sh", "--process-name", "web-httpd", "--locale", "C.UTF-8",
+        "--python-eggs", d / "eggs", "--pid-file", d / "root" / "other.pid",
+        "--header-timeout", "10", "--body-timeout", "20", "--body-min-rate", "100", cwd=d)
+    assert res.returncode == 0, res.stdout
+    check = subprocess.run([root / "apachectl", "configtest"], capture_output=True, text=True,
+                           timeout=30)
+    assert check.returncode == 0 and "Syntax OK" in check.stderr, check.stderr
+    conf = (root / "httpd.conf").read_text()
+    assert "LoadModule mpm_worker_module" in conf and "WSGIDaemonProcess web" in conf
+    assert (root / "resource.wsgi").exists() and (d / "eggs").is_dir()
+    assert (root / "envvars").read_text().endswith(f". '{d}/envvars.sh'\n")
+
+
+def test_document_root_directory_index_error_document_and_daemon_timeouts(start_server, workdir):
+    docs = workdir / "static"
+    (docs / "index.html").write_text("the index\n")
+    (docs / "missing.html").write_text("no such page\n")
+    harness.apache.make_world_readable(docs)
+    srv = start_server(workdir / "app" / "app.wsgi", "--document-root", docs,
+                       "--directory-index", "index.html", "--mount-point", "/app",
+                       "--error-document", "404", "/missing.html",
+                       "--startup-timeout", "20", "--deadlock-timeout", "30",
+                       "--inactivity-timeout", "300", "--connect-timeout", "10",
+                       "--socket-timeout", "30", "--shutdown-timeout", "3",
+                       "--restart-interval", "3600", "--eviction-timeout", "5",
+                       "--header-buffer-size", "16384", "--daemon-backlog", "50",
+                       "--process-group", "site", "--server-metrics", ready_path="/app/ready")
+    assert body(srv, "/") == "the index\n"              # the directory index, by Apache
+    assert body(srv, "/hello.txt") == "static file\n"   # a file of the document root
+    # no file there: the application, with SCRIPT_NAME the mount point
+    assert body(srv, "/app/x/y") == "v1|/app|/x/y|site||http"
+    r = requests.get(srv.url + "/nothing-here", timeout=10)  # outside the mount point
+    assert r.status_code == 404 and r.text == "no such page\n"
+    conf = (srv.root / "httpd.conf").read_text()
+    assert "deadlock-timeout=30" in conf and "WSGIHandlerScript wsgi-handler" in conf
+    names = [harness.apache._proc_cmdline(p) for p in _descendants(srv.proc.pid)]
+    assert any("(wsgi:site)" in n for n in names), names
+
+
+def test_start_server_setup_only_writes_the_root_and_exits(workdir):
+    root = workdir / "root"
+    res = run_cli("start-server", workdir / "app" / "app.wsgi", "--setup-only",
+                  "--server-root", root, "--port", harness.free_port(), cwd=workdir)
+    assert res.returncode == 0, res.stdout
+    assert (root / "httpd.conf").exists() and not (root / "httpd.pid").exists()

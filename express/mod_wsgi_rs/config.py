@@ -2,21 +2,20 @@
 
 The text is meant to be kept: a user may copy the ServerRoot's httpd.conf into their own
 setup and edit it, so every section says what it is for, and only what is needed is written
-(no <IfDefine> maze as in mod_wsgi-express's template).
+(no <IfDefine> maze as in mod_wsgi-express's template). What each flag writes is what
+mod_wsgi-express 6 writes for it; sites.py has the virtual hosts, document root and proxies,
+control.py the apachectl script, options.py the ServerOptions it all reads.
 """
 
 import math
 import os
-from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
 
-# Debian's Apache, which the generated configuration runs.
-HTTPD = "/usr/sbin/apache2"
-MODULES_DIR = "/usr/lib/apache2/modules"
-MIME_TYPES = "/etc/mime.types"
-
-HANDLER_NAME = "handler.wsgi"
-RELOADER_NAME = "mod_wsgi_rs_reload.py"
+from . import sites
+from .conftext import (block, continued, format_quote, listen_address, load, option,  # noqa: F401
+                       quote, section)
+from .control import render_apachectl, render_envvars, sh_quote  # noqa: F401
+from .flags import HTTPD, MIME_TYPES, MODULES_DIR  # noqa: F401
+from .options import HANDLER_NAME, RELOADER_NAME, RESOURCE_NAME, ServerOptions  # noqa: F401
 
 # Types --compress-responses compresses (mod_wsgi-express's list).
 COMPRESSED_TYPES = [
@@ -25,191 +24,120 @@ COMPRESSED_TYPES = [
 ]
 
 
-@dataclass
-class ServerOptions:
-    """Everything setup-server needs, already resolved (absolute paths, defaults filled)."""
-
-    app: str                      # script / .ini path, or module name for --application-type module
-    server_root: str
-    module_so: str
-    python_home: str
-    working_directory: str
-    user: str
-    group: str
-    application_type: str = "script"
-    callable_object: str = "application"
-    port: int = 8000
-    host: Optional[str] = None    # None: every interface (as mod_wsgi-express)
-    server_name: Optional[str] = None
-    processes: Optional[int] = None
-    threads: int = 5
-    embedded_mode: bool = False
-    mount_point: str = "/"
-    url_aliases: List[Tuple[str, str]] = field(default_factory=list)
-    url_alias_is_dir: List[bool] = field(default_factory=list)  # one per url_aliases entry
-    python_paths: List[str] = field(default_factory=list)
-    reload_on_changes: bool = False
-    request_timeout: int = 60
-    queue_timeout: int = 45
-    maximum_requests: int = 0
-    graceful_timeout: int = 15
-    log_to_terminal: bool = False
-    access_log: bool = False
-    log_level: str = "warn"
-    https_port: Optional[int] = None
-    ssl_certificate_file: Optional[str] = None
-    ssl_certificate_key_file: Optional[str] = None
-    http2: bool = False
-    trust_proxy_headers: List[str] = field(default_factory=list)
-    trust_proxies: List[str] = field(default_factory=list)
-    server_status: bool = False
-    include_files: List[str] = field(default_factory=list)
-    setenv: List[Tuple[str, str]] = field(default_factory=list)
-    compress_responses: bool = False
-    uid: int = field(default_factory=os.getuid)
-
-    # ---- derived names
-
-    @property
-    def host_name(self):
-        """The name in the daemon group, the default root and ServerName: localhost
-        unless --host is given (as mod_wsgi-express)."""
-        return self.host or "localhost"
-
-    @property
-    def process_group(self):
-        return f"{self.host_name}:{self.port}"
-
-    @property
-    def display_name(self):
-        return f"(wsgi:{self.host_name}:{self.port}:{self.uid})"
-
-    @property
-    def handler_path(self):
-        return os.path.join(self.server_root, HANDLER_NAME)
-
-    @property
-    def reloader_path(self):
-        return os.path.join(self.server_root, RELOADER_NAME)
-
-    @property
-    def logs_dir(self):
-        return os.path.join(self.server_root, "logs")
-
-    @property
-    def error_log(self):
-        return "/dev/stderr" if self.log_to_terminal else os.path.join(self.logs_dir, "error.log")
-
-    @property
-    def access_log_file(self):
-        return "/dev/stdout" if self.log_to_terminal else os.path.join(self.logs_dir, "access.log")
-
-    @property
-    def process_count(self):
-        return self.processes or 1
-
-    @property
-    def sys_path(self):
-        """What the application's sys.path gets in front: the working directory (as
-        mod_wsgi-express), then each --python-path."""
-        return list(dict.fromkeys([self.working_directory, *self.python_paths]))
-
-    @property
-    def url(self):
-        return f"http://{self.host_name}:{self.port}{self.mount_point}"
-
-
-def quote(value):
-    """An Apache config argument: double-quoted, with \\ and " escaped."""
-    value = str(value)
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def option(name, value):
-    """A `name=value` option of WSGIDaemonProcess/WSGIScriptAlias, quoted only when the value
-    needs it (the whole token is quoted, which Apache's tokenizer takes as one word)."""
-    value = str(value)
-    if value and not any(c.isspace() or c in "\"'\\" for c in value):
-        return f"{name}={value}"
-    return quote(f"{name}={value}")
-
-
-def listen_address(host, port):
-    if host is None:
-        return str(port)
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # IPv6 literal
-    return f"{host}:{port}"
-
-
-def load(name, so=None):
-    so = so or f"mod_{name}.so"
-    return f"LoadModule {name}_module {quote(os.path.join(MODULES_DIR, so))}"
-
-
-def _section(title, *lines):
-    return ["", f"# ---- {title}", *lines]
+def _workers(o):
+    """mod_wsgi-express's worker sizing: (ServerLimit, ThreadsPerChild, MaxRequestWorkers,
+    StartServers, MinSpareThreads, MaxSpareThreads) for event/worker, or the prefork
+    (MaxRequestWorkers, StartServers, MinSpareServers, MaxSpareServers)."""
+    clients = o.process_count * o.threads
+    if o.max_clients is not None:
+        clients = max(o.max_clients, clients)
+    else:
+        clients = 10 + max(10, int(1.5 * clients))
+    if o.mpm == "prefork":
+        initial = 0.05 if o.initial_workers is None else o.initial_workers
+        low = initial if o.minimum_spare_workers is None else o.minimum_spare_workers
+        high = 0.1 if o.maximum_spare_workers is None else o.maximum_spare_workers
+        return (clients, max(1, int(initial * clients)), max(1, int(low * clients)),
+                max(1, int(high * clients)))
+    initial = 0.2 if o.initial_workers is None else o.initial_workers
+    low = initial if o.minimum_spare_workers is None else o.minimum_spare_workers
+    high = 0.6 if o.maximum_spare_workers is None else o.maximum_spare_workers
+    per_child = int(clients / (int(clients / 20) + 1)) if clients > 20 else 10
+    limit = math.ceil(clients / per_child)
+    return (limit, per_child, limit * per_child, max(1, int(initial * limit)),
+            max(per_child, int(low * limit) * per_child),
+            max(per_child, int(high * limit) * per_child))
 
 
 def _mpm(o):
-    """Event MPM sizing. Embedded mode: Apache's children are the application's processes,
+    """Worker sizing. Embedded mode: Apache's children are the application's processes,
     so they are sized by --processes/--threads. Daemon mode: the children only pass requests
-    on, so there are enough threads for every daemon thread plus slack for slow clients and
-    static files (mod_wsgi-express's rule: 10 + max(10, 1.5 x processes x threads))."""
+    on; mod_wsgi-express's rule sizes them (--max-clients, --*-workers)."""
+    tag = f"<IfModule mpm_{o.mpm}_module>"
+    if o.mpm == "prefork":
+        if o.embedded_mode:
+            n = o.process_count * o.threads
+            clients, start, low, high = n, n, n, n
+        else:
+            clients, start, low, high = _workers(o)
+        return [f"# prefork: one request per Apache child.", *block(tag, [
+            f"ServerLimit             {clients}",
+            f"StartServers            {start}",
+            f"MaxRequestWorkers       {clients}",
+            f"MinSpareServers         {low}",
+            f"MaxSpareServers         {high}",
+            f"MaxConnectionsPerChild  {o.maximum_requests if o.embedded_mode else 0}",
+            f"MaxKeepAliveRequests    {100 if o.embedded_mode else 500}",
+        ])]
     if o.embedded_mode:
         procs, per_child = o.process_count, o.threads
         workers = procs * per_child
-        lines = [
+        return [
             "# Embedded mode: each Apache child is one application process with --threads threads.",
-            "<IfModule mpm_event_module>",
-            f"    StartServers            {procs}",
-            f"    ServerLimit             {procs}",
-            f"    ThreadLimit             {per_child}",
-            f"    ThreadsPerChild         {per_child}",
-            f"    MaxRequestWorkers       {workers}",
-            f"    MinSpareThreads         {per_child}",
-            f"    MaxSpareThreads         {workers + per_child}",
-            # --maximum-requests recycles a child after that many connections (0: never).
-            f"    MaxConnectionsPerChild  {o.maximum_requests}",
-            "</IfModule>",
+            *block(tag, [
+                f"StartServers            {procs}",
+                f"ServerLimit             {procs}",
+                f"ThreadLimit             {per_child}",
+                f"ThreadsPerChild         {per_child}",
+                f"MaxRequestWorkers       {workers}",
+                f"MinSpareThreads         {per_child}",
+                f"MaxSpareThreads         {workers + per_child}",
+                # --maximum-requests recycles a child after that many connections (0: never).
+                f"MaxConnectionsPerChild  {o.maximum_requests}",
+                f"MaxKeepAliveRequests    {0 if o.mpm == 'event' else 100}",
+            ]),
         ]
-        return lines
-    total = 10 + max(10, int(1.5 * o.process_count * o.threads))
-    per_child = min(total, 25)
-    limit = math.ceil(total / per_child)
+    limit, per_child, clients, start, low, high = _workers(o)
     return [
-        "# Daemon mode: Apache's children only proxy to the daemon processes.",
-        "<IfModule mpm_event_module>",
-        "    StartServers            1",
-        f"    ServerLimit             {limit}",
-        f"    ThreadLimit             {per_child}",
-        f"    ThreadsPerChild         {per_child}",
-        f"    MaxRequestWorkers       {limit * per_child}",
-        f"    MinSpareThreads         {per_child}",
-        f"    MaxSpareThreads         {limit * per_child}",
-        "    MaxConnectionsPerChild  0",
-        "</IfModule>",
+        "# Daemon mode: Apache's children only proxy to the daemon processes (they run no",
+        "# Python, so a small thread stack will do).",
+        *block(tag, [
+            f"StartServers            {start}",
+            f"ServerLimit             {limit}",
+            f"ThreadLimit             {per_child}",
+            f"ThreadsPerChild         {per_child}",
+            f"MaxRequestWorkers       {clients}",
+            f"MinSpareThreads         {low}",
+            f"MaxSpareThreads         {high}",
+            "MaxConnectionsPerChild  0",
+            f"MaxKeepAliveRequests    {0 if o.mpm == 'event' else 500}",
+            "ThreadStackSize         262144",
+        ]),
     ]
 
 
 def _modules(o):
     lines = [
-        load("mpm_event"),
-        load("authz_core"),
-        load("authz_host"),   # Require local / ip / host
-        load("mime"),
-        load("alias"),        # --url-alias
-        load("dir"),
-        load("env"),          # --setenv
+        o.load(f"mpm_{o.mpm}"),
+        o.load("authz_core"),
+        o.load("authz_host"),   # Require local / ip / host
+        o.load("mime"),
+        o.load("alias"),        # --url-alias
+        o.load("dir"),
+        o.load("env"),          # --setenv, --passenv
+        o.load("reqtimeout"),   # RequestReadTimeout
     ]
+    if o.static_files or o.https_only or o.proxy_mount_points or o.proxy_virtual_hosts:
+        lines.append(o.load("rewrite"))
+    if o.hsts_policy or o.proxy_mount_points or o.proxy_virtual_hosts:
+        lines.append(o.load("headers"))
+    if o.directory_listing:
+        lines.append(o.load("autoindex"))
+    if o.with_cgi:
+        lines.append(o.load("cgid" if o.cgid else "cgi"))
+    if o.auth_user_script:
+        lines += [o.load("authn_core"), o.load("auth_basic"), o.load("auth_digest"),
+                  o.load("authz_user")]
+    if o.proxy_mount_points or o.proxy_virtual_hosts:
+        lines += [o.load("proxy"), o.load("proxy_http")]
     if o.compress_responses:
-        lines += [load("filter"), load("deflate")]
+        lines += [o.load("filter"), o.load("deflate")]
     if o.https_port:
-        lines += [load("socache_shmcb"), load("ssl")]
+        lines += [o.load("socache_shmcb"), o.load("ssl")]
     if o.http2:
-        lines.append(load("http2"))
-    if o.server_status:
-        lines.append(load("status"))
+        lines.append(o.load("http2"))
+    if o.server_status or o.server_metrics:
+        lines.append(o.load("status"))
     return lines
 
 
@@ -218,31 +146,83 @@ def _daemon_process(o):
         option("display-name", o.display_name),
         option("python-home", o.python_home),
         option("home", o.working_directory),
-        option("python-path", ":".join(o.sys_path)),
         # processes= only when asked for: with it mod_wsgi says wsgi.multiprocess=True
         # even for processes=1 (mod_wsgi-express does the same).
         *([option("processes", o.processes)] if o.processes else []),
         option("threads", o.threads),
         option("maximum-requests", o.maximum_requests),
-        option("request-timeout", o.request_timeout),
-        option("queue-timeout", o.queue_timeout),
-        option("graceful-timeout", o.graceful_timeout),
+        option("python-path", ":".join(o.sys_path)),
+        option("python-eggs", o.eggs_dir),
+        *([option("lang", o.lang)] if o.lang else []),
+        *([option("locale", o.locale)] if o.locale else []),
+        option("listen-backlog", o.daemon_backlog),
     ]
-    return [f"WSGIDaemonProcess {o.process_group} \\"] + [
-        f"    {opt}" + (" \\" if i < len(opts) - 1 else "") for i, opt in enumerate(opts)]
+    for name in ("queue-timeout", "socket-timeout", "connect-timeout", "request-timeout",
+                 "interrupt-timeout", "inactivity-timeout", "startup-timeout",
+                 "deadlock-timeout", "graceful-timeout", "eviction-timeout",
+                 "restart-interval", "cpu-time-limit", "shutdown-timeout",
+                 "send-buffer-size", "receive-buffer-size", "header-buffer-size",
+                 "response-buffer-size", "response-socket-timeout", "response-flush-delay"):
+        opts.append(option(name, getattr(o, name.replace("-", "_"))))
+    opts.append(option("server-metrics", "On" if o.server_metrics else "Off"))
+    if o.switch_interval is not None:
+        opts.append(option("switch-interval", o.switch_interval))
+    return continued(f"WSGIDaemonProcess {quote_group(o.process_group)}", opts)
+
+
+def _services(o):
+    if not o.service_scripts:
+        return []
+    lines = section("--service-script: scripts run in processes of their own (threads=0)")
+    for name, script in o.service_scripts:
+        group = f"service:{name}"
+        opts = [option("display-name", "%{GROUP}"),
+                option("user", o.service_users.get(name, o.user)),
+                option("group", o.service_groups.get(name, o.group)),
+                option("python-home", o.python_home), option("home", o.working_directory),
+                "threads=0", option("python-path", ":".join(o.sys_path)),
+                option("python-eggs", o.eggs_dir),
+                *([option("lang", o.lang)] if o.lang else []),
+                *([option("locale", o.locale)] if o.locale else []),
+                option("server-metrics", "On" if o.server_metrics else "Off")]
+        body = [*continued(f"WSGIDaemonProcess {quote_group(group)}", opts),
+                f"WSGIImportScript {quote(script)} process-group={quote_group(group)} "
+                "application-group=%{GLOBAL}"]
+        if name in o.service_log_files:
+            log = os.path.join(o.logs_dir, o.service_log_files[name])
+            lines += block(f"<VirtualHost *:{o.port}>", [f"ErrorLog {_log_target(o, log)}", *body])
+        else:
+            lines += body
+    return lines
+
+
+def _handler_line(o, kind, path, group_opts):
+    return f"WSGIHandlerScript {kind} {quote(path)} {group_opts}"
 
 
 def _wsgi(o):
-    mount = o.mount_point
-    lines = _section(
+    lines = section(
         "mod_wsgi_rs (the wsgi_module)",
         f"LoadModule wsgi_module {quote(o.module_so)}",
         "# The Python (virtualenv) that runs the application: the one that ran mod_wsgi_rs-express.",
         f"WSGIPythonHome {quote(o.python_home)}",
-        f"WSGISocketPrefix {quote(os.path.join(o.server_root, 'wsgi'))}",
+        f"WSGISocketPrefix {quote(os.path.join(o.socket_prefix or o.server_root, 'wsgi'))}",
         "# Authorization headers reach the application (as mod_wsgi-express).",
         "WSGIPassAuthorization On",
+        f"WSGIMapHEADToGET {o.map_head_to_get}",
     )
+    for flag, directive in [(o.disable_reloading, "WSGIScriptReloading Off"),
+                            (o.chunked_request, "WSGIChunkedRequest On"),
+                            (o.orphan_interpreter, "WSGIDestroyInterpreter Off"),
+                            (o.verbose_debugging, "WSGIVerboseDebugging On"),
+                            (o.server_metrics, "WSGIServerMetrics On"),
+                            (o.enable_sendfile, "EnableSendfile On"),
+                            (o.enable_sendfile, "WSGIEnableSendfile On")]:
+        if flag:
+            lines.append(directive)
+    if o.switch_interval is not None:
+        lines.append(f"WSGISwitchInterval {o.switch_interval}")
+    lines += [f"WSGIPythonWarnings {quote(spec)}" for spec in o.python_warnings]
     if o.trust_proxy_headers:
         lines.append("# Headers set by a trusted front-end proxy that rewrite REMOTE_ADDR, wsgi.url_scheme, ...")
         lines.append("WSGITrustedProxyHeaders " + " ".join(o.trust_proxy_headers))
@@ -251,80 +231,126 @@ def _wsgi(o):
         lines.append("WSGITrustedProxies " + " ".join(o.trust_proxies))
 
     if o.embedded_mode:
-        lines += _section(
+        lines += section(
             "the application, in embedded mode (inside Apache's children)",
             "WSGIPythonPath " + quote(":".join(o.sys_path)),
             "WSGIProcessGroup %{GLOBAL}",
         )
-        group_opts = "process-group=%{GLOBAL} application-group=%{GLOBAL}"
+        group_opts = f"process-group=%{{GLOBAL}} application-group={quote_group(o.app_group)}"
     else:
-        lines += _section(
+        lines += section(
             "the application, in daemon mode (its own processes, run as User/Group)",
             "# Apache's children never run Python themselves.",
             "WSGIRestrictEmbedded On",
             *_daemon_process(o),
-            f"WSGIProcessGroup {o.process_group}",
+            f"WSGIProcessGroup {quote_group(o.process_group)}",
         )
-        group_opts = f"process-group={o.process_group} application-group=%{{GLOBAL}}"
-    lines += [
-        "# The main interpreter: C extensions that do not support sub-interpreters work.",
-        "WSGIApplicationGroup %{GLOBAL}",
-    ]
+        group_opts = (f"process-group={quote_group(o.process_group)} "
+                      f"application-group={quote_group(o.app_group)}")
+    if o.application_group:
+        lines.append("# --application-group: a named sub-interpreter.")
+    else:
+        lines.append("# The main interpreter: C extensions that do not support sub-interpreters work.")
+    lines.append(f"WSGIApplicationGroup {quote_group(o.app_group)}")
+    for url in o.ignore_activity:
+        lines += ["# --ignore-activity: requests here do not reset --inactivity-timeout.",
+                  *block(f"<Location {quote(url)}>", ["WSGIIgnoreActivity On"])]
     if o.reload_on_changes:
         lines += [
-            "# --reload-on-changes: load the handler when a process starts, so its watcher runs",
+            "# Load the handler when a process starts (--reload-on-changes: its watcher runs",
             "# from the start; it touches the handler when an application file changes, and",
-            "# that touch restarts the application (mod_wsgi_rs's script reloading).",
+            "# that touch restarts the application, mod_wsgi_rs's script reloading).",
             f"WSGIImportScript {quote(o.handler_path)} {group_opts}",
         ]
+    lines += _services(o)
     if o.include_files:
         # Before the application's mount: the first WSGIScriptAlias that matches wins, so a
         # more specific one included here (another app at /api, say) is reached.
-        lines += _section("--include-file")
+        lines += section("--include-file")
         lines += [f"Include {quote(path)}" for path in o.include_files]
-    lines += [
-        f"# {o.handler_path} loads the application ({o.application_type}: {o.app});",
-        "# touch it to restart the application.",
-        f"WSGIScriptAlias {mount} {quote(o.handler_path)} {group_opts}",
-        f"<Directory {quote(o.server_root)}>",
-        f"    <Files {HANDLER_NAME}>",
-        "        Require all granted",
-        "    </Files>",
-        "</Directory>",
-    ]
+    handler_dir = block(f"<Directory {quote(o.server_root)}>",
+                        [f"AllowOverride {o.allow_override_text}",
+                         *block(f"<Files {HANDLER_NAME}>", ["Require all granted"])])
+    lines += section(f"the application ({o.application_type}: {o.app}), loaded by {o.handler_path}",
+                     "# (touch it to restart the application)")
+    if o.static_files:
+        lines += sites.document_root(o, _handler_line(o, "wsgi-handler", o.handler_path, group_opts))
+        if o.handler_scripts:
+            lines += ["# --add-handler: these extensions of the document root go to resource.wsgi.",
+                      _handler_line(o, "wsgi-resource", o.resource_path, group_opts),
+                      *[f"AddHandler wsgi-resource {ext}" for ext, _ in o.handler_scripts]]
+        if o.with_cgi:
+            lines.append("AddHandler cgi-script .cgi")
+        lines += handler_dir
+        return lines
+    lines += [f"WSGIScriptAlias {o.mount_point} {quote(o.handler_path)} {group_opts}", *handler_dir]
     return lines
+
+
+def quote_group(name):
+    """A process/application group name: bare when it can be (%{GLOBAL}, HOST:PORT), else quoted."""
+    if name.startswith("%{") or not any(c.isspace() or c in "\"'\\" for c in name):
+        return name
+    return quote(name)
 
 
 def _aliases(o):
     if not o.url_aliases:
         return []
-    lines = _section("--url-alias: files served by Apache itself (an Alias wins over the WSGIScriptAlias)")
+    lines = section("--url-alias: files served by Apache itself (an Alias wins over the application)")
     is_dir = o.url_alias_is_dir or [True] * len(o.url_aliases)
-    for (url, path), directory in zip(o.url_aliases, is_dir):
+    for (url, path), directory in sorted(zip(o.url_aliases, is_dir), reverse=True):
         lines.append(f"Alias {quote(url)} {quote(path)}")
         if directory:
-            lines += [f"<Directory {quote(path)}>", "    Require all granted", "</Directory>"]
+            lines += block(f"<Directory {quote(path)}>",
+                           [f"AllowOverride {o.allow_override_text}", "Require all granted"])
         else:
             parent, name = os.path.split(path)
-            lines += [f"<Directory {quote(parent)}>", f"    <Files {quote(name)}>",
-                      "        Require all granted", "    </Files>", "</Directory>"]
+            lines += block(f"<Directory {quote(parent)}>",
+                           block(f"<Files {quote(name)}>", ["Require all granted"]))
     return lines
 
 
-def _ssl(o):
-    if not o.https_port:
-        return []
-    return _section(
-        "HTTPS (--https-port)",
-        f"Listen {listen_address(o.host, o.https_port)}",
-        f"SSLSessionCache {quote('shmcb:' + os.path.join(o.server_root, 'ssl_scache(512000)'))}",
-        f"<VirtualHost *:{o.https_port}>",
-        f"    ServerName {o.server_name or o.host_name}",
-        "    SSLEngine on",
-        f"    SSLCertificateFile {quote(o.ssl_certificate_file)}",
-        f"    SSLCertificateKeyFile {quote(o.ssl_certificate_key_file)}",
-        "</VirtualHost>",
-    )
+def _log_target(o, path):
+    if o.rotate_logs and not o.to_terminal:
+        return quote(f"|{o.rotatelogs_executable} {path}.%Y-%m-%d-%H_%M_%S {o.max_log_size}M")
+    return quote(path)
+
+
+def _logs(o):
+    lines = section("logs", f"ErrorLog {_log_target(o, o.error_log)}", f"LogLevel {o.log_level}")
+    if o.error_log_format:
+        lines.append(f"ErrorLogFormat {format_quote(o.error_log_format)}")
+    if o.access_log:
+        fmt = o.access_log_format or "combined"
+        lines += [
+            'LogFormat "%h %l %u %t \\"%r\\" %>s %b" common',
+            'LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-agent}i\\"" combined',
+        ]
+        if fmt not in ("common", "combined"):
+            lines.append(f"LogFormat {format_quote(fmt)} custom")
+            fmt = "custom"
+        lines.append(f"CustomLog {_log_target(o, o.access_log_file)} {fmt}")
+    return lines
+
+
+def _request_read_timeout(o):
+    parts = []
+    if o.header_timeout > 0:
+        part = f"header={o.header_timeout}"
+        if o.header_max_timeout > 0:
+            part += f"-{o.header_max_timeout}"
+        if o.header_min_rate > 0:
+            part += f",MinRate={o.header_min_rate}"
+        parts.append(part)
+    if o.body_timeout > 0:
+        part = f"body={o.body_timeout}"
+        if o.body_max_timeout > 0:
+            part += f"-{o.body_max_timeout}"
+        if o.body_min_rate > 0:
+            part += f",MinRate={o.body_min_rate}"
+        parts.append(part)
+    return [f"RequestReadTimeout {' '.join(parts)}"] if parts else []
 
 
 def render(o):
@@ -333,15 +359,16 @@ def render(o):
     lines = [
         "# Apache configuration written by mod_wsgi_rs-express (setup-server / start-server).",
         f"# Run it with {os.path.join(root, 'apachectl')} start|stop|restart|graceful|configtest,",
-        f"# or in the foreground: {HTTPD} -f {os.path.join(root, 'httpd.conf')} -DFOREGROUND",
+        f"# or in the foreground: {o.httpd_executable} -f {os.path.join(root, 'httpd.conf')} -DFOREGROUND",
     ]
-    lines += _section(
+    lines += section(
         "server",
         f"ServerRoot {quote(root)}",
         f"DefaultRuntimeDir {quote(root)}",
-        f"PidFile {quote(os.path.join(root, 'httpd.pid'))}",
+        f"PidFile {quote(o.pid_path)}",
         f"Mutex file:{root} default",
-        f"Listen {listen_address(o.host, o.port)}",
+        f"Listen {o.listen(o.port)}",
+        f"ListenBacklog {o.server_backlog}",
         f"ServerName {o.server_name or o.host_name}",
         "# Apache's children (and the daemon processes) run as this user.",
         f"User {o.user}",
@@ -349,89 +376,49 @@ def render(o):
         "ServerTokens ProductOnly",
         "ServerSignature Off",
         "HostnameLookups Off",
-        "Timeout 60",
-        "KeepAlive On",
-        "KeepAliveTimeout 2",
+        "MaxMemFree 64",
+        "# --socket-timeout; --header-timeout, --body-timeout and their rates.",
+        f"Timeout {o.socket_timeout}",
+        *_request_read_timeout(o),
+        "# --limit-request-body (bytes; 0 unlimited)",
+        f"LimitRequestBody {o.limit_request_body}",
+        *(["KeepAlive On", f"KeepAliveTimeout {o.keep_alive_timeout}"] if o.keep_alive_timeout
+          else ["KeepAlive Off"]),
         "# Bounds `apachectl graceful-stop` when a request is still running.",
         "GracefulShutdownTimeout 5",
     )
     if o.http2:
         lines += ["# --http2: HTTP/2 over TLS (h2) and cleartext (h2c).", "Protocols h2 h2c http/1.1"]
-    lines += _section("modules", *_modules(o))
-    lines += _section("worker sizing", *_mpm(o))
-    lines += _section(
-        "logs",
-        f"ErrorLog {quote(o.error_log)}",
-        f"LogLevel {o.log_level}",
-    )
-    if o.access_log:
-        lines += [
-            'LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-agent}i\\"" combined',
-            f"CustomLog {quote(o.access_log_file)} combined",
-        ]
-    lines += _section(
+    lines += section("modules", *_modules(o))
+    lines += section("worker sizing", *_mpm(o))
+    lines += _logs(o)
+    lines += section(
         "files: nothing is served but what is granted below",
-        f"TypesConfig {quote(MIME_TYPES)}",
-        f"DocumentRoot {quote(os.path.join(root, 'htdocs'))}",
-        "<Directory />",
-        "    AllowOverride None",
-        "    Require all denied",
-        "</Directory>",
+        f"TypesConfig {quote(o.mime_types)}",
+        *([] if o.static_files else [f"DocumentRoot {quote(o.docroot)}"]),
+        *block("<Directory />", ["AllowOverride None", "Require all denied"]),
     )
-    if o.setenv:
-        lines += _section("--setenv: per-request environment (the WSGI environ)")
+    if o.setenv or o.passenv:
+        lines += section("--setenv / --passenv: per-request environment (the WSGI environ)")
         lines += [f"SetEnv {name} {quote(value)}" for name, value in o.setenv]
+        lines += [f"PassEnv {name}" for name in o.passenv]
     if o.compress_responses:
-        lines += _section(
+        lines += section(
             "--compress-responses",
             *[f"AddOutputFilterByType DEFLATE {t}" for t in COMPRESSED_TYPES],
         )
+    if o.server_status or o.server_metrics:
+        lines += section("--server-status / --server-metrics", "ExtendedStatus On")
+    lines += sites.http_vhosts(o, others=bool(o.proxy_virtual_hosts or o.service_log_files))
+    lines += sites.proxies(o)
     lines += _wsgi(o)
     lines += _aliases(o)
+    lines += sites.error_documents(o)
+    lines += sites.access_control(o)
     if o.server_status:
-        lines += _section(
+        lines += section(
             "--server-status: Apache's status page, from this machine only",
-            "ExtendedStatus On",
-            "<Location /server-status>",
-            "    SetHandler server-status",
-            "    Require local",
-            "</Location>",
+            *block("<Location /server-status>", ["SetHandler server-status", "Require local"]),
         )
-    lines += _ssl(o)
+    lines += sites.https(o)
     return "\n".join(lines) + "\n"
-
-
-APACHECTL = """\
-#!/bin/sh
-# Control script for the Apache in this ServerRoot (written by mod_wsgi_rs-express).
-#   apachectl start|stop|restart|graceful|graceful-stop|configtest
-# Extra arguments go to Apache (e.g. `apachectl start -DFOREGROUND`).
-
-HTTPD={httpd}
-CONF={conf}
-
-# A PYTHONHOME/PYTHONPATH of the calling shell must not reach the Python inside Apache:
-# WSGIPythonHome and python-path= say which Python and path it uses.
-unset PYTHONHOME PYTHONPATH
-
-cmd="$1"
-[ $# -gt 0 ] && shift
-case "$cmd" in
-    start|stop|restart|graceful|graceful-stop)
-        exec "$HTTPD" -f "$CONF" -k "$cmd" "$@" ;;
-    configtest)
-        exec "$HTTPD" -f "$CONF" -t "$@" ;;
-    *)
-        echo "usage: $0 start|stop|restart|graceful|graceful-stop|configtest" >&2
-        exit 2 ;;
-esac
-"""
-
-
-def sh_quote(value):
-    return "'" + str(value).replace("'", "'\\''") + "'"
-
-
-def render_apachectl(o):
-    return APACHECTL.format(httpd=sh_quote(HTTPD),
-                            conf=sh_quote(os.path.join(o.server_root, "httpd.conf")))

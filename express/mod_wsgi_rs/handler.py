@@ -22,6 +22,9 @@ RELOADER = {reloader!r}
 # --reload-on-changes watches the loaded modules under these directories (none: all of
 # them outside the standard library and installed packages).
 WATCH_DIRECTORIES = {watch_directories!r}
+# --document-root: Apache reaches this handler by an internal redirect (WSGIHandlerScript),
+# which leaves SCRIPT_NAME at the first path segment; the mount point is put back instead.
+FALLBACK_MOUNT_POINT = {fallback_mount_point!r}
 
 
 def _attribute(obj, dotted, where):
@@ -83,6 +86,24 @@ def _start_watcher():
     reload.start(HANDLER, WATCH_DIRECTORIES, files=extra, ignore=[HANDLER, RELOADER])
 
 
+def _fallback(app, mount_point):
+    # As mod_wsgi-express's handler does for its fallback resource.
+    def handle_request(environ, start_response):
+        if environ.get("mod_wsgi.mount_point") is not None:
+            # a trusted proxy header set SCRIPT_NAME: keep it, drop the local mount point
+            path = environ["mod_wsgi.script_name"] + environ.get("PATH_INFO", "")
+        else:
+            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            environ["SCRIPT_NAME"] = ""
+        if mount_point != "/" and path.startswith(mount_point):
+            if environ.get("mod_wsgi.mount_point") is None:
+                environ["SCRIPT_NAME"] = mount_point
+            path = path[len(mount_point):]
+        environ["PATH_INFO"] = path
+        return app(environ, start_response)
+    return handle_request
+
+
 # The watcher starts once the application is loaded (its modules are then the baseline),
 # and also when loading fails, so that fixing the broken file reloads too.
 try:
@@ -95,6 +116,41 @@ try:
 finally:
     if RELOAD_ON_CHANGES:
         _start_watcher()
+if FALLBACK_MOUNT_POINT is not None:
+    application = _fallback(application, FALLBACK_MOUNT_POINT)
+# WSGIHandlerScript (--document-root) calls handle_request.
+handle_request = application
+'''
+
+
+RESOURCE_TEMPLATE = '''\
+# --add-handler resources, written by mod_wsgi_rs-express: files of the document root with
+# these extensions are answered by the WSGI application of the script named for each.
+import os
+import re
+import sys
+import types
+
+RESOURCES = {resources!r}
+
+_modules = {{}}
+for _extension, _script in RESOURCES:
+    _name = "__wsgi_resource%s__" % re.sub(r"[^\\w]", "_", _extension)
+    _module = types.ModuleType(_name)
+    _module.__file__ = _script
+    with open(_script) as _f:
+        exec(compile(_f.read(), _script, "exec", dont_inherit=True), _module.__dict__)
+    sys.modules[_name] = _module
+    _modules[_extension] = _module
+
+
+def application(environ, start_response):
+    module = _modules[os.path.splitext(environ["SCRIPT_NAME"])[-1]]
+    handler = getattr(module, "handle_request", None) or module.application
+    return handler(environ, start_response)
+
+
+handle_request = application  # what WSGIHandlerScript calls
 '''
 
 
@@ -110,4 +166,10 @@ def render_handler(o):
         # every loaded module outside the libraries, as mod_wsgi-express watches sys.modules:
         # an app that puts its own directory on sys.path (as the .wsgi files here do) is seen
         watch_directories=[],
+        fallback_mount_point=o.mount_point if o.static_files else None,
     )
+
+
+def render_resources(o):
+    """resource.wsgi for --add-handler."""
+    return RESOURCE_TEMPLATE.format(resources=[tuple(r) for r in o.handler_scripts])

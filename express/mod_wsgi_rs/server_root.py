@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from . import config
-from .handler import render_handler
+from .handler import render_handler, render_resources
 
 
 class SetupError(Exception):
@@ -56,6 +56,16 @@ def write_server_root(o):
     for sub in ("logs", "htdocs"):
         (root / sub).mkdir(exist_ok=True)
         os.chmod(root / sub, 0o755)
+    Path(o.logs_dir).mkdir(parents=True, exist_ok=True)
+    eggs = Path(o.eggs_dir)
+    eggs.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:  # the daemon processes (as User) may unpack eggs there
+        os.chown(eggs, uid, gid)
+    if o.static_files and o.mount_point != "/":
+        # the mount point's <Directory> must exist for its fallback rule to run
+        Path(o.docroot, o.mount_point.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    if o.handler_scripts:
+        _write(o.resource_path, render_resources(o), 0o644)
 
     _write(o.handler_path, render_handler(o), 0o644)
     if o.reload_on_changes:
@@ -68,6 +78,7 @@ def write_server_root(o):
     conf = root / "httpd.conf"
     _write(conf, config.render(o), 0o644)
     _write(root / "apachectl", config.render_apachectl(o), 0o755)
+    _write(root / "envvars", config.render_envvars(o), 0o644)
     return conf
 
 
