@@ -4,6 +4,7 @@
 pub mod poller;
 pub mod process;
 pub mod socket;
+pub mod usage;
 
 use std::io;
 

@@ -245,3 +245,10 @@ pub fn die_with_parent(sig: i32, expected_parent: Pid) {
 pub fn parent_pid() -> Pid {
     nix::unistd::getppid().as_raw()
 }
+
+/// The parent of another process, from /proc (None if it is gone or unreadable).
+pub fn parent_of(pid: Pid) -> Option<Pid> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count from the last ')'.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}

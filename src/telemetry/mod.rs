@@ -6,5 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod metrics;
+pub mod reporter;
 pub mod sample;
 pub mod wire;
