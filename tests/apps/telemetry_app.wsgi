@@ -1,0 +1,14 @@
+# Answers with the status in ?s= (default 200) and this process's pid; ?raise=1 raises
+# before start_response (a 500 from the module).
+import os
+from urllib.parse import parse_qs
+
+
+def application(environ, start_response):
+    q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if q.get("raise"):
+        raise RuntimeError("telemetry_app asked to fail")
+    status = int(q.get("s", "200"))
+    body = str(os.getpid()).encode()
+    start_response(f"{status} X", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,206 @@
+"""mod_wsgi 6's telemetry (WSGITelemetryService, WSGISlowRequests, WSGITelemetryOptions)
+against the real receiver, mod-wsgi-telemetry 1.1.0 (tests/requirements.txt), in both
+modes: its `dump --format json` must decode every datagram we send, and what it decodes
+must match the requests made; its `serve` must list our processes.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import harness
+
+RECEIVER = Path(sys.executable).with_name("mod_wsgi-telemetry")
+INTERVAL = 0.5
+
+# Requests made, by the status the app answers; the last kind raises (a 500).
+CALLS = [("/t?s=200", 200)] * 4 + [("/t?s=404", 404)] * 2 + [("/t?s=302", 302), ("/t?raise=1", 500)]
+
+
+def fragment(mode, extra=""):
+    return harness.in_mode(
+        f"WSGITelemetryService unix:@ROOT@/run/telemetry.sock interval={INTERVAL}\n"
+        f"WSGIScriptAlias /t @APPS@/telemetry_app.wsgi\n{extra}", mode)
+
+
+class Receiver:
+    """`mod_wsgi-telemetry <command>` on the test's socket, readable by www-data."""
+
+    def __init__(self, sock, *args):
+        self.sock = sock
+        self.out_path = sock.with_suffix(".out")
+        self.err_path = sock.with_suffix(".err")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [str(RECEIVER), *args, "--listen", f"unix:{sock}", "--socket-group", "www-data"],
+                stdout=out, stderr=err, env=env)
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            assert self.proc.poll() is None, self.err_path.read_text()
+            assert time.monotonic() < deadline, "the receiver did not bind its socket"
+            time.sleep(0.05)
+
+    def stderr(self):
+        return self.err_path.read_text(errors="replace")
+
+    def records(self):
+        lines = self.out_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def wait_for(self, what, predicate, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            recs = self.records()
+            if predicate(recs):
+                return recs
+            if time.monotonic() > deadline:
+                kinds = sorted({(r["kind"], r["pid"]) for r in recs})
+                pytest.fail(f"receiver never saw {what}; it saw {kinds}\nstderr: {self.stderr()}")
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def samples_of(recs, pid):
+    return [r for r in recs if r["kind"] == "request_metrics" and r["pid"] == pid]
+
+
+def totals(recs, pid, name):
+    return sum(r["fields"][name] for r in samples_of(recs, pid))
+
+
+@pytest.fixture(scope="module")
+def run(mode, module_apache):
+    """A live Apache reporting to `dump`, after CALLS: (srv, receiver, serving pid, records)."""
+    srv = module_apache(fragment(mode), mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+    try:
+        srv.start()
+        pid = int(requests.get(srv.url("/t"), timeout=30).text)
+        for path, status in CALLS:
+            assert requests.get(srv.url(path), timeout=30, allow_redirects=False).status_code == status
+        made = len(CALLS) + 1
+        recs = receiver.wait_for(
+            f"{made} requests in pid {pid}'s samples",
+            lambda recs: totals(recs, pid, "request_count") >= made)
+        yield srv, receiver, pid, recs
+    finally:
+        receiver.stop()
+
+
+def test_every_datagram_decodes(run):
+    srv, receiver, pid, recs = run
+    assert "decode error" not in receiver.stderr()
+    assert {r["kind"] for r in recs} >= {"process_started", "request_metrics"}
+
+
+def test_request_counts_and_status_classes_match_the_requests(run):
+    srv, receiver, pid, recs = run
+    recs = receiver.records()
+    assert totals(recs, pid, "request_count") == len(CALLS) + 1
+    by_class = [totals(recs, pid, f"status_{c}xx_total") for c in range(1, 6)]
+    assert by_class == [0, 5, 1, 2, 1]
+    # every request's times were recorded once, with a histogram entry each
+    assert sum(sum(r["fields"]["request_time_buckets"]) for r in samples_of(recs, pid)) == len(CALLS) + 1
+    assert totals(recs, pid, "output_bytes_total") >= len(CALLS) * len(str(pid))
+
+
+def test_identity_of_the_serving_process(run, mode):
+    srv, receiver, pid, recs = run
+    started = [r for r in recs if r["kind"] == "process_started" and r["pid"] == pid]
+    assert len(started) == 1 and started[0]["seq"] == 1
+    for r in started + samples_of(recs, pid):
+        f = r["fields"]
+        assert f["process_parent_pid"] == srv.parent_pid
+        assert f["hostname"] == socket.gethostname()
+        assert f["apache_version"].startswith("Apache/2.4.")
+        assert f["mpm_name"] == "event"
+        assert f["python_version"].split(".")[:2] == [str(v) for v in sys.version_info[:2]]
+        assert f["mod_wsgi_version"] == "6.1.1"
+        if mode == "daemon":
+            assert f["process_group"] == harness.DAEMON_POOL
+        else:
+            assert "process_group" not in f
+    sample = samples_of(recs, pid)[-1]["fields"]
+    assert sample["telemetry_interval"] == INTERVAL
+    assert sample["slow_requests_threshold"] == 0.0
+    assert sample["request_threads_maximum"] == (15 if mode == "daemon" else 25)
+    assert len(sample["request_threads_busy_time"]) == sample["request_threads_maximum"]
+    # ru_maxrss is the kernel's high-water mark, updated lazily: it may trail statm's RSS.
+    assert sample["memory_rss"] > 1 << 20 and sample["memory_max_rss"] > 1 << 20
+
+
+def test_samples_come_every_interval_with_a_shared_sequence(run):
+    srv, receiver, pid, recs = run
+    time.sleep(3 * INTERVAL)
+    mine = [r for r in receiver.records() if r["pid"] == pid]
+    assert [r["seq"] for r in mine] == list(range(1, len(mine) + 1))
+    samples = samples_of(mine, pid)
+    assert len(samples) >= 3
+    for r in samples:
+        assert 0.4 * INTERVAL < r["fields"]["sample_period"] < 3 * INTERVAL
+        assert abs(r["stamp"] - time.time()) < 60  # epoch seconds, which the UI compares with its clock
+    gaps = [b["stamp"] - a["stamp"] for a, b in zip(samples, samples[1:])]
+    assert all(0.4 * INTERVAL < g < 3 * INTERVAL for g in gaps), gaps
+
+
+def test_phase_times_in_each_mode(run, mode):
+    srv, receiver, pid, recs = run
+    busy = [r["fields"] for r in samples_of(receiver.records(), pid) if r["fields"]["request_count"]]
+    assert busy
+    for f in busy:
+        assert f["request_time"] >= f["application_time"] > 0
+        assert f["request_time_max"] >= f["request_time_min"] > 0
+        assert ("queue_time" in f and "daemon_time_buckets" in f) == (mode == "daemon")
+
+
+def test_apache_children_report_too_in_daemon_mode(run, mode):
+    """As mod_wsgi: an Apache child that could run embedded requests reports, even when it
+    only proxies to daemons (then with idle samples and no process group)."""
+    srv, receiver, pid, recs = run
+    children = srv.child_pids() - {pid}
+    reporting = {r["pid"] for r in receiver.records() if r["kind"] == "request_metrics"}
+    if mode == "daemon":
+        assert reporting & children, (reporting, children)
+        for child in reporting & children:
+            assert totals(receiver.records(), child, "request_count") == 0
+            assert all("process_group" not in r["fields"] for r in samples_of(receiver.records(), child))
+    else:
+        assert reporting == {pid}
+
+
+def test_stop_sends_stopping_and_stopped(run, mode):
+    srv, receiver, pid, recs = run
+    srv.stop()
+    recs = receiver.wait_for(f"process_stopped from {pid}",
+                             lambda recs: any(r["kind"] == "process_stopped" and r["pid"] == pid for r in recs))
+    mine = [r for r in recs if r["pid"] == pid]
+    kinds = [r["kind"] for r in mine]
+    assert kinds.count("process_stopping") == 1 and kinds.count("process_stopped") == 1
+    assert kinds.index("process_stopping") < kinds.index("process_stopped") == len(kinds) - 1
+    assert kinds[-2] == "request_metrics"  # the last sample, for the partial interval
+    stopped = mine[-1]["fields"]
+    assert stopped["lifetime_request_count"] == len(CALLS) + 1
+    assert stopped["active_requests_at_exit"] == 0 and stopped["graceful_drain"] == 1
+    assert 0 < stopped["process_uptime"] < 600
+    if mode == "daemon":
+        assert stopped["shutdown_reason"] == "shutdown_signal"
+        assert stopped["process_group"] == harness.DAEMON_POOL
+    else:
+        assert "shutdown_reason" not in stopped
