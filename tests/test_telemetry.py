@@ -204,3 +204,102 @@ def test_stop_sends_stopping_and_stopped(run, mode):
         assert stopped["process_group"] == harness.DAEMON_POOL
     else:
         assert "shutdown_reason" not in stopped
+
+
+# ------------------------------------------------------------------ serve (the UI's view)
+
+def test_serve_lists_our_processes(mode, apache):
+    """The UI lists a process from its periodic samples (spec §6): /api/state must hold the
+    serving pid, with its group, host and samples, and `top` must show its row."""
+    port = harness.free_port()
+    srv = apache(fragment(mode), mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "serve", "--http-host", "127.0.0.1",
+                        "--http-port", str(port), "--log-level", "WARNING")
+    try:
+        srv.start()
+        pid = int(requests.get(srv.url("/t"), timeout=30).text)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                state = requests.get(f"http://127.0.0.1:{port}/api/state", timeout=5).json()
+            except requests.ConnectionError:
+                state = {"processes": []}
+            procs = {p["pid"]: p for p in state["processes"]}
+            if pid in procs and procs[pid]["samples"] and sum(s["fields"]["request_count"] for s in procs[pid]["samples"]) == 1:
+                break
+            assert time.monotonic() < deadline, f"{pid} not in /api/state: {sorted(procs)}\n{receiver.stderr()}"
+            time.sleep(0.2)
+        assert state["decode_errors"] == 0
+        me = procs[pid]
+        assert me["hostname"] == socket.gethostname()
+        assert me["process_parent_pid"] == srv.parent_pid
+        assert (me["process_group"] or "") == (harness.DAEMON_POOL if mode == "daemon" else "")
+        top = subprocess.run([str(RECEIVER), "top", "--once", "--no-color", "--url", f"ws://127.0.0.1:{port}/ws"],
+                             capture_output=True, text=True, timeout=30)
+        assert top.returncode == 0, top.stderr
+        assert any(line.split()[:1] == [str(pid)] for line in top.stdout.splitlines()), top.stdout
+    finally:
+        receiver.stop()
+
+
+# ----------------------------------------------------- a receiver that does not read
+
+def test_a_receiver_that_never_reads_costs_nothing(mode, apache):
+    """mod_wsgi's blocking sendto stalls its reporter once the receiver's queue is full
+    (10 datagrams on Linux); ours drops instead, so requests and shutdown go on."""
+    srv = apache(fragment(mode), mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    path = srv.run_dir / "telemetry.sock"
+    deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        deaf.bind(str(path))
+        os.chmod(path, 0o666)
+        srv.start()
+        requests.get(srv.url("/t"), timeout=30)
+        time.sleep(12 * INTERVAL)  # more datagrams than the queue holds
+        began = time.monotonic()
+        for _ in range(5):
+            assert requests.get(srv.url("/t"), timeout=30).status_code == 200
+        assert time.monotonic() - began < 5
+        began = time.monotonic()
+        srv.stop()  # also fails on a hang (harness)
+        assert time.monotonic() - began < 10
+    finally:
+        deaf.close()
+
+
+# ------------------------------------------------------------ refused directive values
+
+@pytest.mark.parametrize("line,message", [
+    ("WSGITelemetryService udp:127.0.0.1:9000",
+     "WSGITelemetryService target must be 'unix:/path' (remote 'udp:host:port' targets are no longer supported)"),
+    ("WSGITelemetryService unix:/run/t.sock interval=0.1", "WSGITelemetryService interval must be at least 0.5 seconds"),
+    ("WSGITelemetryService unix:/run/t.sock interval=nan", "WSGITelemetryService interval must be a finite number"),
+    ("WSGITelemetryService unix:/run/t.sock every=2", "WSGITelemetryService second argument must be 'interval=N'"),
+    ("WSGITelemetryService unix:/a interval=1 x", "WSGITelemetryService takes 1-2 arguments"),
+    ("WSGISlowRequests -1", "WSGISlowRequests threshold must be non-negative"),
+    ("WSGISlowRequests 1 2", "WSGISlowRequests takes one argument"),
+    ("WSGITelemetryOptions +CaptureUserAgent None",
+     "WSGITelemetryOptions: cannot mix +/- form with absolute names in a single directive"),
+    ("WSGITelemetryOptions +Bogus", "WSGITelemetryOptions: unknown flag 'Bogus'"),
+    ("WSGITelemetryOptions -All", "WSGITelemetryOptions: 'All' may not have a +/- prefix"),
+    ("WSGITelemetryOptions +", "WSGITelemetryOptions: bare '+' / '-' is not a flag"),
+])
+def test_bad_values_are_refused_at_their_line(configtest, line, message):
+    rc, out = configtest(line + "\n")
+    assert rc != 0, out
+    assert message in out, out
+    assert f"line {configtest.last.conf_line_of(line)} of {configtest.last.conf}" in out, out
+
+
+def test_telemetry_directives_are_server_wide(configtest):
+    rc, out = configtest("<VirtualHost 127.0.0.1:*>\nWSGISlowRequests 2\n</VirtualHost>\n")
+    assert rc != 0, out
+    assert "WSGISlowRequests cannot occur within <VirtualHost>" in out, out
+
+
+def test_good_values_are_accepted(configtest):
+    rc, out = configtest("WSGITelemetryService unix:/run/t.sock interval=2\n"
+                         "WSGISlowRequests 1.5\nWSGITelemetryOptions +CaptureUserAgent\n"
+                         "WSGITelemetryOptions None\n")
+    assert rc == 0, out
+    assert "Syntax OK" in out
