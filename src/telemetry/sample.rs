@@ -253,6 +253,93 @@ pub fn stopped(id: &Identity, pid: u32, seq: u32, stamp: f64, s: &Stopped<'_>) -
     d.into_bytes()
 }
 
+/// What identifies a slow request, taken when it starts (each already cut to its cap).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlowIdentity {
+    pub log_id: String,
+    pub server_pid: u64,
+    /// method, scheme, hostname, script_name, path_info, protocol, peer_ip, user_agent
+    /// (fields 210..217; empty ones are left out).
+    pub strings: [String; 8],
+}
+
+/// The byte caps of the slow-record strings, NUL included (`wsgi_telemetry.h`): log_id,
+/// then the 210..217 ones.
+pub const LOG_ID_CAP: usize = 64;
+pub const STRING_CAPS: [usize; 8] = [16, 16, 256, 256, 512, 16, 46, 512];
+
+/// A string cut as mod_wsgi cuts slow-record strings: one that does not fit in `cap` (with
+/// its NUL) keeps `cap - 4` bytes and ends in "...". The cut is moved back to a character
+/// boundary so the receiver gets valid UTF-8 (mod_wsgi cuts bytes).
+pub fn capped(s: &str, cap: usize) -> String {
+    if s.len() < cap {
+        return s.to_string();
+    }
+    let mut end = cap.saturating_sub(4);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// A SLOW_REQUEST record (kind 4): a request over WSGISlowRequests, still running (a
+/// heartbeat each tick) or completed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlowRecord {
+    pub completed: bool,
+    pub start_us: u64,
+    pub duration_us: u64,
+    pub thread_id: u64,
+    pub identity: SlowIdentity,
+    /// input_bytes, input_reads, output_bytes, output_writes (0 while running).
+    pub io: [u64; 4],
+    pub cpu_user_us: u64,
+    pub cpu_system_us: u64,
+    /// server, queue, daemon, application (µs).
+    pub phases_us: [u64; 4],
+    /// GIL wait µs and count; None where it cannot be read (another thread's running
+    /// total), and then left out.
+    pub gil_wait: Option<(u64, u64)>,
+    pub input_read_us: u64,
+    pub output_write_us: u64,
+    pub active_at_start: u64,
+    pub active_at_completion: u64,
+    /// 0 while running.
+    pub status: u64,
+}
+
+pub fn slow(pid: u32, seq: u32, stamp: f64, r: &SlowRecord) -> Vec<u8> {
+    let s = |us: u64| us as f64 / 1e6;
+    let mut d = header(Kind::SlowRequest, pid, seq, stamp);
+    d.u64(field::SLOW_RECORD_STATE, r.completed as u64);
+    d.f64(field::SLOW_START_STAMP, s(r.start_us));
+    d.f64(field::SLOW_DURATION, s(r.duration_us));
+    d.u64(field::SLOW_THREAD_ID, r.thread_id);
+    d.u64(field::SLOW_SERVER_PID, r.identity.server_pid);
+    for (i, v) in r.io.iter().enumerate() {
+        d.u64(field::SLOW_INPUT_BYTES + i as u16, *v);
+    }
+    d.f64(field::SLOW_CPU_USER_TIME, s(r.cpu_user_us));
+    d.f64(field::SLOW_CPU_SYSTEM_TIME, s(r.cpu_system_us));
+    for (i, us) in r.phases_us.iter().enumerate() {
+        d.f64(field::SLOW_SERVER_TIME + i as u16, s(*us));
+    }
+    if let Some((us, count)) = r.gil_wait {
+        d.f64(field::SLOW_GIL_WAIT_TIME, s(us));
+        d.u64(field::SLOW_GIL_WAIT_COUNT, count);
+    }
+    d.f64(field::SLOW_INPUT_READ_TIME, s(r.input_read_us));
+    d.f64(field::SLOW_OUTPUT_WRITE_TIME, s(r.output_write_us));
+    d.u64(field::SLOW_ACTIVE_AT_START, r.active_at_start);
+    d.u64(field::SLOW_ACTIVE_AT_COMPLETION, r.active_at_completion);
+    d.u64(field::SLOW_STATUS, r.status);
+    d.bytes(field::SLOW_LOG_ID, r.identity.log_id.as_bytes());
+    for (i, v) in r.identity.strings.iter().enumerate() {
+        d.bytes(field::SLOW_METHOD + i as u16, v.as_bytes());
+    }
+    d.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     //! Against the worked examples of the spec (telemetry-spec.md §5): the fixtures are the
@@ -361,6 +448,58 @@ mod tests {
             ..Sample::default()
         };
         same(request(&id, PID, 2, 1700000001.000120, &s), include_str!("testdata/request_idle_embedded.hex"));
+    }
+
+    fn slow_identity() -> SlowIdentity {
+        let strings = ["POST", "https", "www.example.com", "", "/upload", "HTTP/1.1", "192.0.2.10", ""].map(String::from);
+        SlowIdentity { log_id: String::new(), server_pid: 4300, strings }
+    }
+
+    #[test]
+    fn slow_request_5_4() {
+        let completed = SlowRecord {
+            completed: true,
+            start_us: 1700000000497000,
+            duration_us: 2502180,
+            thread_id: 2,
+            identity: slow_identity(),
+            io: [512, 2, 8192, 2],
+            cpu_user_us: 70000,
+            cpu_system_us: 20000,
+            phases_us: [900, 200, 80, 2500000],
+            gil_wait: Some((20000, 7)),
+            input_read_us: 300,
+            output_write_us: 900,
+            active_at_start: 2,
+            active_at_completion: 2,
+            status: 500,
+        };
+        same(slow(PID, 3, 1700000003.00031, &completed), include_str!("testdata/slow_completed.hex"));
+        let active = SlowRecord {
+            completed: false,
+            duration_us: 2250000,
+            io: [0; 4],
+            cpu_user_us: 0,
+            cpu_system_us: 0,
+            phases_us: [900, 200, 80, 2247820],
+            input_read_us: 0,
+            output_write_us: 0,
+            active_at_completion: 0,
+            status: 0,
+            ..completed.clone()
+        };
+        same(slow(PID, 4, 1700000003.00031, &active), include_str!("testdata/slow_active.hex"));
+        let without_gil = slow(PID, 4, 0.0, &SlowRecord { gil_wait: None, ..active });
+        assert_eq!(without_gil.len(), 345 - 22);
+    }
+
+    #[test]
+    fn slow_strings_are_cut_with_a_marker() {
+        assert_eq!(capped("GET", 16), "GET");
+        assert_eq!(capped(&"a".repeat(15), 16), "a".repeat(15));
+        assert_eq!(capped(&"a".repeat(16), 16), format!("{}...", "a".repeat(12)));
+        // "é" is 2 bytes: a cut inside it moves back
+        assert_eq!(capped(&format!("{}ébbb", "a".repeat(8)), 13), format!("{}...", "a".repeat(8)));
     }
 
     #[test]

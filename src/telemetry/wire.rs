@@ -69,6 +69,27 @@ pub mod field {
     pub const ACTIVE_REQUESTS_AT_DECISION: u16 = 133;
     pub const ACTIVE_REQUESTS_AT_EXIT: u16 = 134;
     pub const GRACEFUL_DRAIN: u16 = 135;
+    pub const SLOW_RECORD_STATE: u16 = 200;
+    pub const SLOW_START_STAMP: u16 = 201;
+    pub const SLOW_DURATION: u16 = 202;
+    pub const SLOW_THREAD_ID: u16 = 203;
+    pub const SLOW_LOG_ID: u16 = 204;
+    pub const SLOW_SERVER_PID: u16 = 205;
+    /// slow_method, scheme, hostname, script_name, path_info, protocol, peer_ip, user_agent.
+    pub const SLOW_METHOD: u16 = 210;
+    /// slow_server_time, queue, daemon, application.
+    pub const SLOW_SERVER_TIME: u16 = 220;
+    pub const SLOW_GIL_WAIT_TIME: u16 = 224;
+    pub const SLOW_GIL_WAIT_COUNT: u16 = 225;
+    /// slow_input_bytes, input_reads, output_bytes, output_writes.
+    pub const SLOW_INPUT_BYTES: u16 = 230;
+    pub const SLOW_INPUT_READ_TIME: u16 = 234;
+    pub const SLOW_OUTPUT_WRITE_TIME: u16 = 235;
+    pub const SLOW_STATUS: u16 = 240;
+    pub const SLOW_CPU_USER_TIME: u16 = 250;
+    pub const SLOW_CPU_SYSTEM_TIME: u16 = 251;
+    pub const SLOW_ACTIVE_AT_START: u16 = 260;
+    pub const SLOW_ACTIVE_AT_COMPLETION: u16 = 261;
 }
 
 /// One datagram being written. Records are appended in the order mod_wsgi writes them, so
