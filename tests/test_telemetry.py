@@ -206,6 +206,56 @@ def test_stop_sends_stopping_and_stopped(run, mode):
         assert "shutdown_reason" not in stopped
 
 
+# ------------------------------------------------------------------------ slow requests
+
+SLOW = 0.3
+
+
+def test_slow_requests_beat_while_running_then_complete(mode, apache):
+    """WSGISlowRequests: a request past the threshold is reported at each tick while it
+    runs (state 0), then once completed (state 1); a quick one is not reported."""
+    srv = apache(fragment(mode, f"WSGISlowRequests {SLOW}\nWSGITelemetryOptions CaptureUserAgent\n"),
+                 mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+    try:
+        srv.start()
+        pid = int(requests.get(srv.url("/t"), timeout=30).text)
+        reply = requests.get(srv.url("/t/slow?sleep=1.6&secret=q"), headers={"User-Agent": "probe/1.0"}, timeout=30)
+        assert int(reply.text) == pid
+        recs = receiver.wait_for("a completed slow record", lambda recs: any(
+            r["kind"] == "slow_request" and r["fields"]["slow_record_state"] == 1 for r in recs))
+    finally:
+        receiver.stop()
+    slow = [r for r in recs if r["kind"] == "slow_request"]
+    assert {r["pid"] for r in slow} == {pid}
+    running = [r["fields"] for r in slow if r["fields"]["slow_record_state"] == 0]
+    done = [r["fields"] for r in slow if r["fields"]["slow_record_state"] == 1]
+    assert len(done) == 1, slow  # the quick request is not there
+    assert len(running) >= 2, slow  # 1.6 s past a 0.3 s threshold, ticks every 0.5 s
+    durations = [f["slow_duration"] for f in running]
+    assert durations == sorted(durations) and SLOW <= durations[0] < durations[-1] < 1.6
+    end = done[0]
+    assert 1.6 <= end["slow_duration"] < 5
+    assert all(f["slow_start_stamp"] == end["slow_start_stamp"] for f in running)
+    assert abs(end["slow_start_stamp"] + end["slow_duration"] - time.time()) < 30
+    assert end["slow_status"] == 200 and all(f["slow_status"] == 0 for f in running)
+    assert end["slow_application_time"] >= 1.6
+    assert (end["slow_method"], end["slow_scheme"], end["slow_hostname"]) == ("GET", "http", "127.0.0.1")
+    assert (end["slow_script_name"], end["slow_path_info"]) == ("/t", "/slow")  # never the query
+    assert (end["slow_protocol"], end["slow_peer_ip"], end["slow_user_agent"]) == ("HTTP/1.1", "127.0.0.1", "probe/1.0")
+    assert end["slow_log_id"] and end["slow_thread_id"] >= 1
+    assert end["slow_output_bytes"] == len(str(pid)) and end["slow_active_at_completion"] >= 1
+    assert "slow_gil_wait_time" in end and all("slow_gil_wait_time" not in f for f in running)
+    if mode == "daemon":
+        assert end["slow_server_pid"] in srv.child_pids() and end["slow_server_pid"] != pid
+        assert end["slow_queue_time"] >= 0 and end["slow_server_time"] > 0
+    else:
+        assert end["slow_server_pid"] == pid
+        assert end["slow_queue_time"] == 0 and end["slow_daemon_time"] == 0
+    samples = [r["fields"] for r in recs if r["kind"] == "request_metrics" and r["pid"] == pid]
+    assert all(f["slow_requests_threshold"] == SLOW for f in samples)
+
+
 # ------------------------------------------------------------------ serve (the UI's view)
 
 def test_serve_lists_our_processes(mode, apache):

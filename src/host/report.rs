@@ -32,6 +32,7 @@ pub fn start(s: Server<'_>, config: &ServerConfig, group: &str, threads: u64, sw
         socket: socket.clone(),
         interval: t.interval(),
         slow_threshold_us: t.slow_threshold_us.unwrap_or(0),
+        capture_user_agent: t.capture_user_agent(),
         threads_maximum: threads.max(1),
         daemon: !group.is_empty(),
         identity,

@@ -15,11 +15,11 @@ pub fn process_cpu_us() -> (u64, u64) {
     }
 }
 
-/// User + system CPU µs of the calling thread.
-pub fn thread_cpu_us() -> u64 {
+/// (user, system) CPU µs of the calling thread.
+pub fn thread_cpu_us() -> (u64, u64) {
     match getrusage(UsageWho::RUSAGE_THREAD) {
-        Ok(u) => micros(u.user_time()) + micros(u.system_time()),
-        Err(_) => 0,
+        Ok(u) => (micros(u.user_time()), micros(u.system_time())),
+        Err(_) => (0, 0),
     }
 }
 
@@ -57,9 +57,10 @@ mod tests {
     fn readings_are_plausible() {
         let spin = std::time::Instant::now();
         while spin.elapsed() < std::time::Duration::from_millis(30) {}
-        assert!(thread_cpu_us() >= 10_000);
+        let (thread_user, thread_system) = thread_cpu_us();
+        assert!(thread_user + thread_system >= 10_000);
         let (user, system) = process_cpu_us();
-        assert!(user + system >= thread_cpu_us());
+        assert!(user + system >= thread_user + thread_system);
         assert!(rss_bytes() > 0 && max_rss_bytes() >= rss_bytes() / 2);
         assert!(!hostname().is_empty());
     }

@@ -17,6 +17,8 @@ pub struct Settings {
     pub socket: String,
     pub interval: f64,
     pub slow_threshold_us: u64,
+    /// WSGITelemetryOptions CaptureUserAgent.
+    pub capture_user_agent: bool,
     pub threads_maximum: u64,
     /// A daemon process (queue and daemon phases are measured).
     pub daemon: bool,
@@ -74,12 +76,29 @@ pub fn start(mut settings: Settings) -> Result<(), String> {
         return Err("a reporter already runs in this process".into());
     }
     let r = REPORTER.get().ok_or("reporter missing")?;
-    metrics::enable(started_us, r.settings.daemon);
+    let s = &r.settings;
+    let recording = metrics::Recording {
+        daemon: s.daemon,
+        slow_threshold_us: s.slow_threshold_us,
+        slow_ring: slow_ring(s.threads_maximum, s.interval, s.slow_threshold_us),
+        capture_user_agent: s.capture_user_agent,
+    };
+    metrics::enable(started_us, recording);
     let started = sample::started(&r.settings.identity, r.pid, r.next_seq(), started_us as f64 / 1e6);
     r.out.send(&started);
     let handle = std::thread::Builder::new().name("wsgi-telemetry".into()).spawn(|| run(r)).map_err(|e| e.to_string())?;
     *r.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
     Ok(())
+}
+
+/// Completed slow records kept between ticks: room for each thread to finish a slow request
+/// every threshold, five times over, within 32..4096 (`wsgi_metrics.c`).
+fn slow_ring(threads: u64, interval: f64, threshold_us: u64) -> usize {
+    if threshold_us == 0 {
+        return 0;
+    }
+    let per_thread = (interval / (threshold_us as f64 / 1e6)).ceil().max(1.0);
+    ((threads as f64 * per_thread * 5.0).min(4096.0) as usize).max(32)
 }
 
 fn run(r: &'static Reporter) {
@@ -106,7 +125,7 @@ impl Reporter {
         let period_us = now.saturating_sub(last.at_us).max(1);
         let period = period_us as f64 / 1e6;
         let s = &self.settings;
-        let mut sample = metrics::snapshot(now, period_us, s.threads_maximum, s.daemon);
+        let (mut sample, slow) = metrics::snapshot(now, period_us, s.threads_maximum);
         let lifetime = metrics::lifetime_requests();
         let cpu = usage::process_cpu_us();
         sample.period = period;
@@ -121,6 +140,11 @@ impl Reporter {
         let datagram = sample::request(&s.identity, self.pid, self.next_seq(), now as f64 / 1e6, &sample);
         drop(last);
         self.out.send(&datagram);
+        // One instant for every slow record of the tick, taken after the sample went.
+        let stamp = now_us() as f64 / 1e6;
+        for record in &slow {
+            self.out.send(&sample::slow(self.pid, self.next_seq(), stamp, record));
+        }
     }
 }
 
@@ -156,4 +180,15 @@ pub fn stopped(reason: &str) {
     };
     let d = sample::stopped(&r.settings.identity, r.pid, r.next_seq(), now as f64 / 1e6, &s);
     r.out.send(&d);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slow_ring_size() {
+        assert_eq!(super::slow_ring(1, 1.0, 0), 0);
+        assert_eq!(super::slow_ring(1, 1.0, 2_000_000), 32);
+        assert_eq!(super::slow_ring(15, 1.0, 100_000), 750);
+        assert_eq!(super::slow_ring(128, 10.0, 1), 4096);
+    }
 }

@@ -64,7 +64,6 @@ pub fn run_request(
     interp_context: &str,
 ) -> (Outcome, Option<FinishLater>) {
     let began = std::time::Instant::now();
-    let recording = crate::telemetry::metrics::started(crate::telemetry::reporter::now_us());
     let state = Rc::new(RefCell::new(RequestState::new(transport, script.to_string(), interp_context.to_string())));
     let slot = match capsule(py, Slot::new(state.clone())) {
         Ok(c) => c,
@@ -74,16 +73,13 @@ pub fn run_request(
         }
     };
     set_current(Some(state.clone()));
-    // Read before the application runs: it may change its environ.
-    let arrival = recording.as_ref().map(|_| arrival_instants(environ));
-    let application_start_us = crate::telemetry::reporter::now_us();
+    let recording = super::record::begin(environ);
     let outcome = match call(py, glue, app, environ, &slot, &state) {
         Ok(outcome) => outcome,
         Err(Raised) => fail(py, glue, &state),
     };
-    if let (Some(started), Some(arrival)) = (recording, arrival) {
-        let finished = telemetry_record(arrival, &state.borrow(), &outcome, application_start_us);
-        crate::telemetry::metrics::finished(started, &finished);
+    if let Some(started) = recording {
+        super::record::end(started, &state.borrow(), &outcome);
     }
     let later = {
         let mut st = state.borrow_mut();
@@ -102,42 +98,6 @@ pub fn run_request(
         slot.end();
     }
     (outcome, later)
-}
-
-/// When the request reached Apache, and in daemon mode when the child began handing it over
-/// and when the daemon took it (µs; 0 where it does not apply), from the environ the mode
-/// built (`mod_wsgi.request_start`, `queue_start`, `daemon_start`: floats of whole µs).
-fn arrival_instants(environ: &Bound<'_, PyDict>) -> [u64; 3] {
-    ["mod_wsgi.request_start", "mod_wsgi.queue_start", "mod_wsgi.daemon_start"].map(|key| {
-        let seconds: f64 = environ.get_item(key).ok().flatten().and_then(|v| v.extract().ok()).unwrap_or(0.0);
-        if seconds > 0.0 { (seconds * 1e6).round() as u64 } else { 0 }
-    })
-}
-
-/// What telemetry keeps of a request.
-fn telemetry_record(arrival: [u64; 3], st: &RequestState, outcome: &Outcome, application_start_us: u64) -> crate::telemetry::metrics::Finished {
-    let (gil_us, _) = crate::python::gil::gil_waits();
-    // As mod_wsgi, a request that failed before answering counts as a 500.
-    let status = match (outcome, &st.head) {
-        (Outcome::Failed, _) | (_, None) => 500,
-        (Outcome::Sent, Some(head)) => head.code,
-    };
-    crate::telemetry::metrics::Finished {
-        request_start_us: arrival[0],
-        queue_start_us: arrival[1],
-        daemon_start_us: arrival[2],
-        application_start_us,
-        finish_us: crate::telemetry::reporter::now_us(),
-        thread_cpu_us: 0,
-        gil_wait_us: gil_us.saturating_sub(st.stats.gil_waits_at_start.0),
-        input_read_us: st.stats.input_time.as_micros() as u64,
-        output_write_us: st.stats.output_time.as_micros() as u64,
-        input_bytes: st.stats.input_bytes,
-        input_reads: st.stats.input_reads,
-        output_bytes: st.body_sent,
-        output_writes: st.stats.output_writes,
-        status,
-    }
 }
 
 fn call(

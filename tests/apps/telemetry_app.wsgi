@@ -1,6 +1,7 @@
-# Answers with the status in ?s= (default 200) and this process's pid; ?raise=1 raises
-# before start_response (a 500 from the module).
+# Answers with the status in ?s= (default 200) and this process's pid, after sleeping
+# ?sleep= seconds; ?raise=1 raises before start_response (a 500 from the module).
 import os
+import time
 from urllib.parse import parse_qs
 
 
@@ -8,6 +9,7 @@ def application(environ, start_response):
     q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
     if q.get("raise"):
         raise RuntimeError("telemetry_app asked to fail")
+    time.sleep(float(q.get("sleep", "0")))
     status = int(q.get("s", "200"))
     body = str(os.getpid()).encode()
     start_response(f"{status} X", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
