@@ -256,6 +256,19 @@ def test_slow_requests_beat_while_running_then_complete(mode, apache):
     assert all(f["slow_requests_threshold"] == SLOW for f in samples)
 
 
+# ------------------------------------------------------------ the Python metrics API
+
+def test_python_metrics_api_yields_to_the_reporter(mode, apache):
+    """As mod_wsgi 6: with WSGITelemetryService the reporter owns the metrics, and
+    request_metrics()/process_metrics() return None so an application can tell."""
+    srv = apache(fragment(mode), mpm_config=harness.ONE_EVENT_CHILD)
+    assert requests.get(srv.url("/t?api=1"), timeout=30).json() == [None, None]
+    plain = apache(harness.in_mode("WSGIScriptAlias /t @APPS@/telemetry_app.wsgi\n", mode),
+                   mpm_config=harness.ONE_EVENT_CHILD)
+    request, process = requests.get(plain.url("/t?api=1"), timeout=30).json()
+    assert request is not None and process["pid"] > 0
+
+
 # ------------------------------------------------------------------ serve (the UI's view)
 
 def test_serve_lists_our_processes(mode, apache):

@@ -41,6 +41,7 @@ struct ProcessContext {
     blocks: Vec<OptionsBlock>,
     eggs: Option<String>,
     server_metrics: bool,
+    telemetry: bool,
 }
 
 static PROCESS: OnceLock<ProcessContext> = OnceLock::new();
@@ -67,6 +68,7 @@ fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<mod_wsgi::G
         switch_interval: settings.switch_interval,
         python_eggs: ctx.eggs.clone(),
         server_metrics: ctx.server_metrics,
+        telemetry: ctx.telemetry,
     };
     let info = mod_wsgi::ProcessInfo { application_group: interp.name.clone(), ..ctx.info.clone() };
     mod_wsgi::install(py, &info, &callbacks::module_natives(), &options).map_err(|_| {
@@ -111,6 +113,7 @@ pub fn start_in_child(s: Server<'static>) -> bool {
         blocks: config.options_blocks.clone(),
         eggs: config.python.eggs.clone(),
         server_metrics: config.switches.server_metrics.unwrap_or(false),
+        telemetry: config.telemetry.socket.is_some(),
     };
     let switch = main_switch_interval(&context);
     let started = start_python(s, context, &config.python, "");
@@ -157,6 +160,7 @@ pub fn start_daemon_python(s: Server<'static>, g: &crate::config::daemon::Daemon
         blocks: config.options_blocks.clone(),
         eggs: g.python_eggs.clone().or_else(|| config.python.eggs.clone()),
         server_metrics: g.server_metrics,
+        telemetry: config.telemetry.socket.is_some(),
     };
     let switch = main_switch_interval(&context);
     let started = start_python(s, context, &python, &g.name);

@@ -634,10 +634,16 @@ def _record(event):
     slot[3] = max(slot[3], finish - app_start)
 
 
+# Set at start-up when WSGITelemetryService is configured: the reporter is the metrics
+# consumer then, and request_metrics()/process_metrics() say so by returning None.
+_telemetry_enabled = False
+
+
 def request_metrics():
-    """The requests finished since the previous call (None until start_recording_metrics())."""
+    """The requests finished since the previous call (None until start_recording_metrics(),
+    and None under WSGITelemetryService)."""
     global _sample
-    if _sample is None:
+    if _sample is None or _telemetry_enabled:
         return None
     now = _now()
     m, _sample = _sample, _Sample(now)
@@ -693,7 +699,9 @@ def active_starts():
 
 
 def process_metrics():
-    """Figures for this process since it started."""
+    """Figures for this process since it started (None under WSGITelemetryService)."""
+    if _telemetry_enabled:
+        return None
     import time
     user, system = _process_cpu()
     rss, max_rss = _memory()
