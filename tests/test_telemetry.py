@@ -35,6 +35,8 @@ class Receiver:
     """`mod_wsgi-telemetry <command>` on the test's socket, readable by www-data."""
 
     def __init__(self, sock, *args):
+        if not RECEIVER.exists():
+            pytest.fail(f"{RECEIVER} is missing: `make venv` installs mod-wsgi-telemetry (tests/requirements.txt)")
         self.sock = sock
         self.out_path = sock.with_suffix(".out")
         self.err_path = sock.with_suffix(".err")
