@@ -258,6 +258,72 @@ def test_slow_requests_beat_while_running_then_complete(mode, apache):
     assert all(f["slow_requests_threshold"] == SLOW for f in samples)
 
 
+# ------------------------------------------------------------ beside mod_wsgi 6 itself
+
+# Kinds mod_wsgi 6.1.1 sends and we do not: GC datagrams need the reporter to enter every
+# interpreter (README, "Telemetry").
+NOT_SENT = {"gc_snapshot", "gc_event"}
+# Fields mod_wsgi 6 sends and we leave out, by record shape (README's differences table).
+LEFT_OUT = {"slow_request:running": {"slow_gil_wait_time", "slow_gil_wait_count"}}
+
+
+def shapes(recs, pid):
+    """{record shape: field names} of one process: samples split into busy and idle ticks
+    (their fields differ by design), slow records into running and completed."""
+    out = {}
+    for r in recs:
+        if r["pid"] != pid:
+            continue
+        shape = r["kind"]
+        if shape == "request_metrics":
+            shape += ":busy" if r["fields"]["request_count"] else ":idle"
+        elif shape == "slow_request":
+            shape += ":completed" if r["fields"]["slow_record_state"] else ":running"
+        out.setdefault(shape, set()).update(r["fields"])
+    return out
+
+
+def test_same_records_and_fields_as_mod_wsgi_6(mode):
+    """The same config, requests and receiver with mod_wsgi 6.1.1 (the differential tests'
+    reference build) and with ours: the same record shapes with the same fields, and the
+    same counts."""
+    from harness import differential as dt
+    seen = {}
+    for server, so in (("mod_wsgi", dt.reference_module_so()), ("ours", None)):
+        srv = harness.Apache(fragment(mode, "WSGISlowRequests 0.3\n"), module_so=so,
+                             mpm_config=harness.ONE_EVENT_CHILD, name=f"tdiff-{server}")
+        receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+        try:
+            srv.start()
+            pid = int(requests.get(srv.url("/t"), timeout=30).text)
+            requests.get(srv.url("/t/slow?sleep=1.2"), timeout=30)
+            for path, status in CALLS:
+                assert requests.get(srv.url(path), timeout=30, allow_redirects=False).status_code == status
+            time.sleep(4 * INTERVAL)  # idle ticks
+            srv.stop()
+            recs = receiver.wait_for(f"{server}'s process_stopped", lambda recs: any(
+                r["kind"] == "process_stopped" and r["pid"] == pid for r in recs))
+            assert "decode error" not in receiver.stderr()
+            seen[server] = (pid, recs)
+        finally:
+            receiver.stop()
+            srv.cleanup()
+    (ref_pid, ref), (our_pid, ours) = seen["mod_wsgi"], seen["ours"]
+    theirs, mine = shapes(ref, ref_pid), shapes(ours, our_pid)
+    assert set(theirs) - set(mine) == NOT_SENT and set(mine) <= set(theirs)
+    for shape in mine:
+        assert theirs[shape] - mine[shape] == LEFT_OUT.get(shape, set()), shape
+        assert mine[shape] <= theirs[shape], shape
+    for name in ("request_count", "status_2xx_total", "status_3xx_total", "status_4xx_total", "status_5xx_total"):
+        assert totals(ours, our_pid, name) == totals(ref, ref_pid, name), name
+    last = {server: [r["fields"] for r in recs if r["pid"] == pid and r["kind"] in ("process_started", "process_stopped")]
+            for server, (pid, recs) in seen.items()}
+    for key in ("mod_wsgi_version", "python_version", "apache_version", "mpm_name", "hostname", "switch_interval"):
+        assert last["ours"][0][key] == last["mod_wsgi"][0][key], key
+    for key in ("process_group", "shutdown_reason", "lifetime_request_count", "active_requests_at_exit", "graceful_drain"):
+        assert last["ours"][-1].get(key) == last["mod_wsgi"][-1].get(key), key
+
+
 # ------------------------------------------------------------ the Python metrics API
 
 def test_python_metrics_api_yields_to_the_reporter(mode, apache):
