@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -206,6 +207,90 @@ def test_stop_sends_stopping_and_stopped(run, mode):
         assert stopped["process_group"] == harness.DAEMON_POOL
     else:
         assert "shutdown_reason" not in stopped
+
+
+# ------------------------------------------------------- daemon restarts and shutdown
+
+def daemon_fragment(options):
+    return (f"WSGISocketPrefix @ROOT@/run/wsgi\nWSGIDaemonProcess tele processes=1 threads=4 {options}\n"
+            f"WSGIProcessGroup tele\n"
+            f"WSGITelemetryService unix:@ROOT@/run/telemetry.sock interval={INTERVAL}\n"
+            f"WSGIScriptAlias /t @APPS@/telemetry_app.wsgi\n")
+
+
+def test_a_daemon_restart_is_stopping_stopped_then_a_new_pid(apache):
+    """maximum-requests=3: the old process says why it stops, the new one starts afresh."""
+    srv = apache(daemon_fragment("maximum-requests=3"), mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+    try:
+        srv.start()
+        first = [int(requests.get(srv.url("/t"), timeout=30).text) for _ in range(3)]
+        assert len(set(first)) == 1
+        old = first[0]
+        recs = receiver.wait_for(f"{old}'s process_stopped", lambda recs: any(
+            r["kind"] == "process_stopped" and r["pid"] == old for r in recs))
+        new = int(requests.get(srv.url("/t"), timeout=30).text)
+        assert new != old
+        recs = receiver.wait_for(f"a sample of {new} with its request",
+                                 lambda recs: totals(recs, new, "request_count") == 1)
+    finally:
+        receiver.stop()
+    mine = [r for r in recs if r["pid"] == old]
+    stopping = [r["fields"] for r in mine if r["kind"] == "process_stopping"]
+    stopped = [r["fields"] for r in mine if r["kind"] == "process_stopped"]
+    assert [f["shutdown_reason"] for f in stopping + stopped] == ["maximum_requests"] * 2
+    assert stopped[0]["lifetime_request_count"] == 3 and stopped[0]["graceful_drain"] == 1
+    assert totals(recs, old, "request_count") == 3
+    started = [r for r in recs if r["kind"] == "process_started" and r["pid"] == new]
+    assert len(started) == 1 and started[0]["seq"] == 1
+    assert started[0]["fields"]["process_group"] == "tele"
+
+
+def test_a_daemon_cut_off_at_shutdown_says_so(apache):
+    """A request still running when shutdown-timeout ends: STOPPED with graceful_drain 0
+    and the request counted as active at exit."""
+    srv = apache(daemon_fragment("shutdown-timeout=1"), mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+    try:
+        srv.start()
+        pid = int(requests.get(srv.url("/t"), timeout=30).text)
+        cut = []
+
+        def long_request():
+            try:
+                requests.get(srv.url("/t?sleep=20"), timeout=60)
+            except requests.RequestException as e:  # the daemon exits under it
+                cut.append(e)
+
+        slow = threading.Thread(target=long_request, daemon=True)
+        slow.start()
+        receiver.wait_for("the long request running", lambda recs: any(
+            r["kind"] == "request_metrics" and r["pid"] == pid and any(r["fields"]["request_threads_current_elapsed"])
+            for r in recs))
+        srv.stop(check_crash=False)
+        recs = receiver.wait_for(f"{pid}'s process_stopped", lambda recs: any(
+            r["kind"] == "process_stopped" and r["pid"] == pid for r in recs))
+    finally:
+        receiver.stop()
+    slow.join(30)
+    assert cut, "the long request was cut off"
+    stopping = [r["fields"] for r in recs if r["pid"] == pid and r["kind"] == "process_stopping"]
+    stopped = [r["fields"] for r in recs if r["pid"] == pid and r["kind"] == "process_stopped"]
+    assert stopping[0]["active_requests_at_decision"] == 1
+    assert (stopped[0]["graceful_drain"], stopped[0]["active_requests_at_exit"]) == (0, 1)
+    assert stopped[0]["lifetime_request_count"] == 1
+
+
+def test_restrict_embedded_children_do_not_report(apache):
+    srv = apache("WSGIRestrictEmbedded On\n" + daemon_fragment(""), mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+    try:
+        srv.start()
+        pid = int(requests.get(srv.url("/t"), timeout=30).text)
+        recs = receiver.wait_for("three samples", lambda recs: len(samples_of(recs, pid)) >= 3)
+    finally:
+        receiver.stop()
+    assert {r["pid"] for r in recs} == {pid}
 
 
 # ------------------------------------------------------------------------ slow requests
