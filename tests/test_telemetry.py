@@ -23,7 +23,8 @@ RECEIVER = Path(sys.executable).with_name("mod_wsgi-telemetry")
 INTERVAL = 0.5
 
 # Requests made, by the status the app answers; the last kind raises (a 500).
-CALLS = [("/t?s=200", 200)] * 4 + [("/t?s=404", 404)] * 2 + [("/t?s=302", 302), ("/t?raise=1", 500)]
+CALLS = ([("/t?s=200", 200)] * 3 + [("/t?gc=1", 200)] + [("/t?s=404", 404)] * 2
+         + [("/t?s=302", 302), ("/t?raise=1", 500)])
 
 
 def fragment(mode, extra=""):
@@ -122,6 +123,18 @@ def test_request_counts_and_status_classes_match_the_requests(run):
     # every request's times were recorded once, with a histogram entry each
     assert sum(sum(r["fields"]["request_time_buckets"]) for r in samples_of(recs, pid)) == len(CALLS) + 1
     assert totals(recs, pid, "output_bytes_total") >= len(CALLS) * len(str(pid))
+
+
+def test_gc_passes_are_reported(run):
+    """gc_event: the full collection ?gc=1 asked for, as generation 2, timed."""
+    srv, receiver, pid, recs = run
+    recs = receiver.wait_for("a generation-2 gc_event", lambda recs: any(
+        r["kind"] == "gc_event" and r["pid"] == pid and r["fields"]["gc_event_generation"] == 2 for r in recs))
+    events = [r["fields"] for r in recs if r["kind"] == "gc_event" and r["pid"] == pid]
+    full = [e for e in events if e["gc_event_generation"] == 2]
+    assert full and all(0 < e["gc_event_duration"] < 5 for e in full)
+    assert all(abs(e["gc_event_start_stamp"] - time.time()) < 60 for e in events)
+    assert all("interpreter_name" not in e for e in events)  # see sample::gc_event
 
 
 def test_identity_of_the_serving_process(run, mode):
@@ -345,9 +358,9 @@ def test_slow_requests_beat_while_running_then_complete(mode, apache):
 
 # ------------------------------------------------------------ beside mod_wsgi 6 itself
 
-# Kinds mod_wsgi 6.1.1 sends and we do not: GC datagrams need the reporter to enter every
+# Kinds mod_wsgi 6.1.1 sends and we do not: a GC snapshot needs the reporter to enter every
 # interpreter (README, "Telemetry").
-NOT_SENT = {"gc_snapshot", "gc_event"}
+NOT_SENT = {"gc_snapshot"}
 # Fields mod_wsgi 6 sends and we leave out, by record shape (README's differences table).
 LEFT_OUT = {"slow_request:running": {"slow_gil_wait_time", "slow_gil_wait_count"}}
 

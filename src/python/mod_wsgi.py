@@ -639,6 +639,14 @@ def _record(event):
 _telemetry_enabled = False
 
 
+def _start_gc_events():
+    """Times every collection of this interpreter for the telemetry reporter (_gc_callback
+    is native: it runs on each pass)."""
+    import gc
+    if _gc_callback not in gc.callbacks:
+        gc.callbacks.append(_gc_callback)
+
+
 def request_metrics():
     """The requests finished since the previous call (None until start_recording_metrics(),
     and None under WSGITelemetryService)."""

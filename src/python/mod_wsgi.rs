@@ -147,6 +147,9 @@ pub fn install(
     .or_raise(py)?;
     m.setattr("_server_metrics_enabled", options.server_metrics).or_raise(py)?;
     m.setattr("_telemetry_enabled", options.telemetry).or_raise(py)?;
+    if options.telemetry {
+        m.call_method0("_start_gc_events").or_raise(py)?;
+    }
     if !options.python_path.is_empty() {
         m.call_method1("_add_python_path", (options.python_path.clone(),)).or_raise(py)?;
     }

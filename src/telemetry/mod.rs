@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod gc;
 pub mod metrics;
 pub mod reporter;
 pub mod sample;

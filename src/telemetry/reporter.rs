@@ -145,6 +145,9 @@ impl Reporter {
         for record in &slow {
             self.out.send(&sample::slow(self.pid, self.next_seq(), stamp, record));
         }
+        for event in super::gc::drain() {
+            self.out.send(&sample::gc_event(self.pid, self.next_seq(), now_us() as f64 / 1e6, &event));
+        }
     }
 }
 

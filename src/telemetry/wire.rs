@@ -14,6 +14,7 @@ pub enum Kind {
     ProcessStarted = 5,
     ProcessStopping = 6,
     ProcessStopped = 7,
+    GcEvent = 9,
 }
 
 const U64: u8 = 1;
@@ -90,6 +91,11 @@ pub mod field {
     pub const SLOW_CPU_SYSTEM_TIME: u16 = 251;
     pub const SLOW_ACTIVE_AT_START: u16 = 260;
     pub const SLOW_ACTIVE_AT_COMPLETION: u16 = 261;
+    pub const GC_EVENT_START_STAMP: u16 = 320;
+    pub const GC_EVENT_DURATION: u16 = 321;
+    pub const GC_EVENT_GENERATION: u16 = 322;
+    pub const GC_EVENT_COLLECTED: u16 = 323;
+    pub const GC_EVENT_UNCOLLECTABLE: u16 = 324;
 }
 
 /// One datagram being written. Records are appended in the order mod_wsgi writes them, so

@@ -1,6 +1,7 @@
 # Answers with the status in ?s= (default 200) and this process's pid, after sleeping
 # ?sleep= seconds; ?raise=1 raises before start_response (a 500 from the module); ?api=1
-# answers [request_metrics(), process_metrics()] as JSON.
+# answers [request_metrics(), process_metrics()] as JSON; ?gc=1 runs a full collection first.
+import gc
 import json
 import os
 import time
@@ -16,6 +17,8 @@ def application(environ, start_response):
         body = json.dumps([mod_wsgi.request_metrics(), mod_wsgi.process_metrics()]).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
+    if q.get("gc"):
+        gc.collect()
     if q.get("raise"):
         raise RuntimeError("telemetry_app asked to fail")
     time.sleep(float(q.get("sleep", "0")))
