@@ -222,6 +222,27 @@ def test_stop_sends_stopping_and_stopped(run, mode):
         assert "shutdown_reason" not in stopped
 
 
+# ---------------------------------------------------------------------------- prefork
+
+def test_prefork_children_report_one_slot_each(apache):
+    srv = apache(fragment("embedded"), mpm="prefork", start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+    try:
+        srv.start()
+        pid = int(requests.get(srv.url("/t"), timeout=30).text)
+        children = srv.child_pids()
+        recs = receiver.wait_for("a sample from every child", lambda recs: children <= {
+            r["pid"] for r in recs if r["kind"] == "request_metrics"})
+        recs = receiver.wait_for(f"{pid}'s request", lambda recs: totals(recs, pid, "request_count") == 1)
+    finally:
+        receiver.stop()
+    for r in recs:
+        if r["kind"] == "request_metrics" and r["pid"] in children:
+            f = r["fields"]
+            assert (f["mpm_name"], f["request_threads_maximum"], len(f["request_threads_completed"])) == ("prefork", 1, 1)
+    assert sum(totals(recs, child, "request_count") for child in children) == 1
+
+
 # ------------------------------------------------------- daemon restarts and shutdown
 
 def daemon_fragment(options):
