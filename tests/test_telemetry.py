@@ -6,6 +6,7 @@ must match the requests made; its `serve` must list our processes.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -515,6 +516,17 @@ def test_a_receiver_that_never_reads_costs_nothing(mode, apache):
         assert time.monotonic() - began < 10
     finally:
         deaf.close()
+
+
+def test_a_socket_path_too_long_is_a_warning_not_an_outage(apache, mode):
+    """As mod_wsgi: the path is checked when the reporter opens it (sun_path holds 107
+    bytes); the process logs WSGI0132, sends nothing and serves on."""
+    long_path = "/tmp/" + "x" * 110 + ".sock"
+    srv = apache(harness.in_mode(f"WSGITelemetryService unix:{long_path}\nWSGIScriptAlias /t @APPS@/telemetry_app.wsgi\n", mode),
+                 mpm_config=harness.ONE_EVENT_CHILD)
+    assert requests.get(srv.url("/t"), timeout=30).status_code == 200
+    srv.wait_for_log(re.escape(f"WSGI0132: Telemetry reporter could not open target 'unix:{long_path}'; metrics will not be sent"))
+    assert "Telemetry reporter started" not in srv.error_log()
 
 
 # ------------------------------------------------------------ refused directive values

@@ -40,10 +40,13 @@ pub fn start(s: Server<'_>, config: &ServerConfig, group: &str, threads: u64, sw
     let interval = settings.interval;
     match reporter::start(settings) {
         Ok(()) => s.log(Level::Info, &format!("Telemetry reporter started; target='unix:{socket}', interval={interval:.3}s.")),
-        Err(why) => s.log(
+        Err(reporter::StartError::Open(why)) => s.log(
             Level::Warning,
             &format!("WSGI0132: Telemetry reporter could not open target 'unix:{socket}'; metrics will not be sent ({why})."),
         ),
+        Err(reporter::StartError::Thread(why)) => {
+            s.log(Level::Warning, &format!("WSGI0133: Unable to create telemetry reporter thread; metrics will not be sent ({why})."))
+        }
     }
 }
 

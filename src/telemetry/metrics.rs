@@ -8,9 +8,12 @@ use super::sample::{PHASES, Phase, PhaseAggregate, Sample, SlotSample, SlowIdent
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Whether requests bring a SlowIdentity (0 no, 1 yes, 2 with the User-Agent): read on
+/// every request, so not behind the lock.
+static SLOW_IDENTITY: AtomicU8 = AtomicU8::new(0);
 /// Requests finished over the process's life (field 132; field 20 is its change per tick).
 static LIFETIME: AtomicU64 = AtomicU64::new(0);
 /// Thread slots handed out, 1-based (field 51).
@@ -91,6 +94,12 @@ fn tick() -> std::sync::MutexGuard<'static, Option<Tick>> {
 
 /// Starts recording (the reporter, once it can send).
 pub fn enable(now_us: u64, recording: Recording) {
+    let slow = match (recording.slow_threshold_us > 0, recording.capture_user_agent) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => 2,
+    };
+    SLOW_IDENTITY.store(slow, Ordering::Relaxed);
     *tick() = Some(Tick { recording, last_change_us: now_us, ..Tick::default() });
     ENABLED.store(true, Ordering::Release);
 }
@@ -101,10 +110,10 @@ pub fn enabled() -> bool {
 
 /// Whether a starting request should bring a `SlowIdentity` (and with the User-Agent).
 pub fn slow_identity_wanted() -> Option<bool> {
-    if !enabled() {
-        return None;
+    match SLOW_IDENTITY.load(Ordering::Relaxed) {
+        0 => None,
+        wanted => Some(wanted == 2),
     }
-    tick().as_ref().filter(|t| t.recording.slow_threshold_us > 0).map(|t| t.recording.capture_user_agent)
 }
 
 pub fn lifetime_requests() -> u64 {

@@ -52,13 +52,21 @@ pub fn now_us() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
-/// Opens the socket, sends PROCESS_STARTED and starts the thread. An Err says why nothing
-/// will be sent (the caller logs it).
+/// Why a reporter does not run (the caller logs it in mod_wsgi's words).
+#[derive(Debug)]
+pub enum StartError {
+    /// The socket cannot be opened (WSGI0132): nothing at all is sent.
+    Open(String),
+    /// The thread cannot be made (WSGI0133): only PROCESS_STARTED went out.
+    Thread(String),
+}
+
+/// Opens the socket, sends PROCESS_STARTED and starts the thread.
 /// `settings.identity.parent_pid` is the caller's to fill (the Apache parent); the hostname is
 /// filled here.
-pub fn start(mut settings: Settings) -> Result<(), String> {
+pub fn start(mut settings: Settings) -> Result<(), StartError> {
     settings.identity.hostname = usage::hostname();
-    let out = DatagramOut::open(std::path::Path::new(&settings.socket)).map_err(|e| e.to_string())?;
+    let out = DatagramOut::open(std::path::Path::new(&settings.socket)).map_err(|e| StartError::Open(e.to_string()))?;
     let started_us = now_us();
     let reporter = Reporter {
         settings,
@@ -73,9 +81,9 @@ pub fn start(mut settings: Settings) -> Result<(), String> {
         stopped_sent: AtomicBool::new(false),
     };
     if REPORTER.set(reporter).is_err() {
-        return Err("a reporter already runs in this process".into());
+        return Err(StartError::Thread("a reporter already runs in this process".into()));
     }
-    let r = REPORTER.get().ok_or("reporter missing")?;
+    let r = REPORTER.get().ok_or_else(|| StartError::Thread("reporter missing".into()))?;
     let s = &r.settings;
     let recording = metrics::Recording {
         daemon: s.daemon,
@@ -86,7 +94,7 @@ pub fn start(mut settings: Settings) -> Result<(), String> {
     metrics::enable(started_us, recording);
     let started = sample::started(&r.settings.identity, r.pid, r.next_seq(), started_us as f64 / 1e6);
     r.out.send(&started);
-    let handle = std::thread::Builder::new().name("wsgi-telemetry".into()).spawn(|| run(r)).map_err(|e| e.to_string())?;
+    let handle = std::thread::Builder::new().name("wsgi-telemetry".into()).spawn(|| run(r)).map_err(|e| StartError::Thread(e.to_string()))?;
     *r.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
     Ok(())
 }
