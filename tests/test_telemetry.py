@@ -223,6 +223,28 @@ def test_stop_sends_stopping_and_stopped(run, mode):
         assert "shutdown_reason" not in stopped
 
 
+# ------------------------------------------------------------------- sub-interpreters
+
+def test_sub_interpreters_are_counted_and_their_gc_reported(mode, apache):
+    """Requests of every interpreter count in the process's samples, and each interpreter's
+    collections are reported (mod_wsgi would tag them with interpreter_name; see
+    sample::gc_event)."""
+    srv = apache(fragment(mode, "WSGIScriptAlias /sub @APPS@/telemetry_app.wsgi application-group=web\n"),
+                 mpm_config=harness.ONE_EVENT_CHILD, start=False)
+    receiver = Receiver(srv.run_dir / "telemetry.sock", "dump", "--format", "json", "--count", "0")
+    try:
+        srv.start()
+        pid = int(requests.get(srv.url("/t"), timeout=30).text)
+        assert int(requests.get(srv.url("/sub?gc=1"), timeout=30).text) == pid
+        recs = receiver.wait_for("both requests and the sub-interpreter's full collection", lambda recs: (
+            totals(recs, pid, "request_count") == 2
+            and any(r["kind"] == "gc_event" and r["pid"] == pid and r["fields"]["gc_event_generation"] == 2 for r in recs)))
+    finally:
+        receiver.stop()
+    assert all("interpreter_name" not in r["fields"] for r in recs)
+    assert totals(recs, pid, "status_2xx_total") == 2
+
+
 # ---------------------------------------------------------------------------- prefork
 
 def test_prefork_children_report_one_slot_each(apache):
