@@ -56,7 +56,7 @@ pub const BUCKETS: usize = 65;
 /// the first, 65.536 s and more in the last (`wsgi_record_time_in_buckets`).
 pub fn bucket_index(seconds: f64) -> usize {
     let ms = seconds * 1000.0;
-    if !(ms >= 1.0) {
+    if ms.is_nan() || ms < 1.0 {
         return 0;
     }
     if ms >= 65536.0 {
