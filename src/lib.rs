@@ -6,6 +6,7 @@
 //!   the wire protocol.
 //! - `host`: Python in a process and one serving path for both modes.
 //! - `wsgi`: the WSGI core (PEP 3333), transport-independent.
+//! - `telemetry`: mod_wsgi 6's telemetry datagrams: counters, encoder, reporter thread.
 //! - `python`: CPython wrappers: interpreters, GIL, native callables, script loading.
 //! - `config`: directive parsing and merging, pure.
 //! - `apache`, `sys`: safe wrappers over Apache/APR and over the kernel.
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod host;
 pub mod python;
 pub mod sys;
+pub mod telemetry;
 pub mod wsgi;
 
 pub use hooks::module::wsgi_module;

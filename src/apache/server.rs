@@ -212,3 +212,9 @@ pub fn unwatch_other_child(handle: usize) {
 pub fn is_stopping() -> bool {
     mpm_query(ffi::AP_MPMQ_MPM_STATE) == ffi::AP_MPMQ_STOPPING as i64
 }
+
+/// The MPM's name, as mod_wsgi reports it: "event", "worker" or "prefork".
+pub fn mpm_name() -> String {
+    // SAFETY: ap_show_mpm returns a static string naming the loaded MPM.
+    unsafe { cstr_opt(ffi::ap_show_mpm()) }.unwrap_or("").to_string()
+}

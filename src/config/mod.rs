@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod groups;
 pub mod parsers;
 pub mod table;
+pub mod telemetry;
 pub mod values;
 pub mod words;
 
@@ -272,6 +273,8 @@ pub struct ServerConfig {
     /// WSGIDaemonProcess groups defined in this server (own, not inherited).
     pub daemons: Vec<daemon::DaemonGroup>,
     pub socket_prefix: Option<String>,
+    /// Server-wide (the main server's is the one that counts; vhosts copy it).
+    pub telemetry: telemetry::TelemetrySettings,
 }
 
 impl ServerConfig {
@@ -288,6 +291,7 @@ impl ServerConfig {
             import_scripts: over.import_scripts.clone(),
             daemons: over.daemons.clone(),
             socket_prefix: base.socket_prefix.clone(),
+            telemetry: base.telemetry.clone(),
         }
     }
 
@@ -322,6 +326,9 @@ pub enum Parsed {
     /// `<WSGIInterpreterOptions ...>`: the caller parses the block's body into it.
     OptionsBlock(OptionsBlock),
     SocketPrefix(String),
+    /// WSGITelemetryService / WSGISlowRequests / WSGITelemetryOptions: folded into
+    /// `ServerConfig::telemetry` in config order.
+    Telemetry(telemetry::TelemetrySettings),
     /// Accepted for compatibility; the message is logged at startup.
     Notice(String),
 }

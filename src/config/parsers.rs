@@ -347,3 +347,15 @@ pub fn socket_prefix(a: &Args<'_>) -> Result<Parsed, String> {
 pub fn daemon_process(a: &Args<'_>) -> Result<Parsed, String> {
     Ok(Parsed::Daemon(daemon::parse(&a.words)?))
 }
+
+pub fn telemetry_service(a: &Args<'_>) -> Result<Parsed, String> {
+    Ok(Parsed::Telemetry(telemetry::parse_service(&a.words)?))
+}
+
+pub fn slow_requests(a: &Args<'_>) -> Result<Parsed, String> {
+    Ok(Parsed::Telemetry(telemetry::parse_slow_requests(&a.words)?))
+}
+
+pub fn telemetry_options(a: &Args<'_>) -> Result<Parsed, String> {
+    Ok(Parsed::Telemetry(telemetry::parse_options(&a.words)?))
+}

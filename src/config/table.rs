@@ -60,8 +60,6 @@ impl DirectiveSpec {
 
 use super::parsers;
 
-const TELEMETRY: Status = Status::NotYet("telemetry");
-
 macro_rules! d {
     ($name:literal, $ctx:expr, $syntax:literal, $status:expr, $parse:path) => {
         DirectiveSpec { cname: $name, contexts: $ctx, csyntax: $syntax, status: $status, parse: $parse }
@@ -115,10 +113,9 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d!(c"WSGIDestroyInterpreter", S, c"On|Off", Status::Implemented, parsers::destroy_interpreter),
     d!(c"WSGIServerMetrics", S, c"On|Off", Status::Implemented, parsers::server_metrics),
     d!(c"WSGIVerboseDebugging", S, c"On|Off", Status::Implemented, parsers::verbose_debugging),
-    // Recognised, not implemented yet.
-    d!(c"WSGITelemetryService", S, c"unix:/path [interval=N]", TELEMETRY, parsers::not_yet),
-    d!(c"WSGISlowRequests", S, c"seconds", TELEMETRY, parsers::not_yet),
-    d!(c"WSGITelemetryOptions", S, c"flags", TELEMETRY, parsers::not_yet),
+    d!(c"WSGITelemetryService", S, c"unix:/path [interval=N]", Status::Implemented, parsers::telemetry_service),
+    d!(c"WSGISlowRequests", S, c"seconds", Status::Implemented, parsers::slow_requests),
+    d!(c"WSGITelemetryOptions", S, c"[+|-]CaptureUserAgent ... | None | All", Status::Implemented, parsers::telemetry_options),
 ];
 
 pub fn find(name: &str) -> Option<&'static DirectiveSpec> {

@@ -65,12 +65,13 @@ fn scope_rules() {
 }
 
 #[test]
-fn not_yet_implemented_directives_are_named() {
+fn daemon_and_telemetry_directives_parse_at_server_level() {
     let err = parse_directive("WSGIDaemonProcess", "web proceses=2", Scope::Server).unwrap_err();
     assert!(err.contains("Invalid option 'proceses=2'"), "{err}");
     assert!(matches!(parse_directive("WSGIDaemonProcess", "web processes=2", Scope::Server), Ok(Parsed::Daemon(_))));
-    let err = parse_directive("WSGITelemetryService", "unix:/x.sock", Scope::Server).unwrap_err();
-    assert!(err.starts_with("WSGITelemetryService is recognised"), "{err}");
+    assert!(matches!(parse_directive("WSGITelemetryService", "unix:/x.sock", Scope::Server), Ok(Parsed::Telemetry(_))));
+    let err = parse_directive("WSGISlowRequests", "2", Scope::VirtualHost).unwrap_err();
+    assert!(err.contains("cannot occur within <VirtualHost>"), "{err}");
 }
 
 #[test]

@@ -185,6 +185,7 @@ pub fn run(name: &str, main: Server<'static>, control: OwnedFd, supervisor: proc
             break (0.0, "inactivity_timeout");
         }
     };
+    crate::telemetry::reporter::stopping(reason);
     stop_accepting(&shared);
     let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
     while shared.busy.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
@@ -192,11 +193,13 @@ pub fn run(name: &str, main: Server<'static>, control: OwnedFd, supervisor: proc
     }
     if shared.busy.load(Ordering::Acquire) > 0 {
         main.log(Level::Warning, &format!("mod_wsgi: daemon process '{name}' (pid {pid}) exits with requests still running ({reason})"));
+        crate::telemetry::reporter::stopped(reason);
         process::exit_now(0);
     }
     for h in handles {
         let _ = h.join();
     }
+    crate::telemetry::reporter::stopped(reason);
     python::stop_python(main, reason);
     process::exit_now(0)
 }

@@ -157,6 +157,7 @@ fn store(cmd: Cmd<'_>, mconfig: *mut c_void, scope: Scope, in_block: bool, parse
             walked?;
         }
         Parsed::Notice(msg) => cmd.server().log(Level::Notice, &msg),
+        Parsed::Telemetry(t) => server.telemetry.apply(&t),
         Parsed::SocketPrefix(prefix) => server.socket_prefix = Some(cmd.server_root_relative(&prefix)),
     }
     Ok(())

@@ -7,4 +7,5 @@
 
 pub mod access;
 pub mod python;
+pub mod report;
 pub mod serve;

@@ -41,6 +41,7 @@ struct ProcessContext {
     blocks: Vec<OptionsBlock>,
     eggs: Option<String>,
     server_metrics: bool,
+    telemetry: bool,
 }
 
 static PROCESS: OnceLock<ProcessContext> = OnceLock::new();
@@ -67,6 +68,7 @@ fn setup_interpreter(py: Python<'_>, interp: &Interpreter) -> Result<mod_wsgi::G
         switch_interval: settings.switch_interval,
         python_eggs: ctx.eggs.clone(),
         server_metrics: ctx.server_metrics,
+        telemetry: ctx.telemetry,
     };
     let info = mod_wsgi::ProcessInfo { application_group: interp.name.clone(), ..ctx.info.clone() };
     mod_wsgi::install(py, &info, &callbacks::module_natives(), &options).map_err(|_| {
@@ -111,8 +113,21 @@ pub fn start_in_child(s: Server<'static>) -> bool {
         blocks: config.options_blocks.clone(),
         eggs: config.python.eggs.clone(),
         server_metrics: config.switches.server_metrics.unwrap_or(false),
+        telemetry: config.telemetry.socket.is_some(),
     };
-    start_python(s, context, &config.python, "")
+    let switch = main_switch_interval(&context);
+    let started = start_python(s, context, &config.python, "");
+    // As mod_wsgi: every child that may serve embedded requests reports, even one that
+    // only proxies to daemons; none under WSGIRestrictEmbedded On.
+    if started && !config.switches.restrict_embedded.unwrap_or(false) {
+        super::report::start(s, config, "", threads.max(1) as u64, switch);
+    }
+    started
+}
+
+/// WSGISwitchInterval as it applies to the main interpreter of this process.
+fn main_switch_interval(ctx: &ProcessContext) -> Option<f64> {
+    interpreter_settings(&ctx.interp, &ctx.blocks, &ctx.info.process_group, "").switch_interval
 }
 
 fn process_info(multithread: bool, multiprocess: bool, processes: i64, threads: i64, group: &str) -> mod_wsgi::ProcessInfo {
@@ -145,8 +160,15 @@ pub fn start_daemon_python(s: Server<'static>, g: &crate::config::daemon::Daemon
         blocks: config.options_blocks.clone(),
         eggs: g.python_eggs.clone().or_else(|| config.python.eggs.clone()),
         server_metrics: g.server_metrics,
+        telemetry: config.telemetry.socket.is_some(),
     };
-    start_python(s, context, &python, &g.name)
+    let switch = main_switch_interval(&context);
+    let started = start_python(s, context, &python, &g.name);
+    // threads=0 (a service script's process) serves no requests, and does not report.
+    if started && g.threads > 0 {
+        super::report::start(s, config, &g.name, g.threads as u64, switch);
+    }
+    started
 }
 
 fn start_python(s: Server<'_>, context: ProcessContext, python: &crate::config::PythonSettings, process_group: &str) -> bool {
@@ -272,6 +294,9 @@ pub fn describe_group(group: &str) -> String {
 
 /// At child exit: shutdown callbacks in every interpreter, then Python stops.
 pub fn child_exit(s: Server<'_>) {
+    // mod_wsgi has no shutdown reason in an Apache child: the field is left out.
+    crate::telemetry::reporter::stopping("");
+    crate::telemetry::reporter::stopped("");
     run_shutdown_callbacks("shutdown_signal");
     let destroy = server_config_of(s).switches.destroy_interpreter.unwrap_or(true);
     runtime::finalize(destroy);

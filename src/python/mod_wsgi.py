@@ -634,10 +634,24 @@ def _record(event):
     slot[3] = max(slot[3], finish - app_start)
 
 
+# Set at start-up when WSGITelemetryService is configured: the reporter is the metrics
+# consumer then, and request_metrics()/process_metrics() say so by returning None.
+_telemetry_enabled = False
+
+
+def _start_gc_events():
+    """Times every collection of this interpreter for the telemetry reporter (_gc_callback
+    is native: it runs on each pass)."""
+    import gc
+    if _gc_callback not in gc.callbacks:
+        gc.callbacks.append(_gc_callback)
+
+
 def request_metrics():
-    """The requests finished since the previous call (None until start_recording_metrics())."""
+    """The requests finished since the previous call (None until start_recording_metrics(),
+    and None under WSGITelemetryService)."""
     global _sample
-    if _sample is None:
+    if _sample is None or _telemetry_enabled:
         return None
     now = _now()
     m, _sample = _sample, _Sample(now)
@@ -693,7 +707,9 @@ def active_starts():
 
 
 def process_metrics():
-    """Figures for this process since it started."""
+    """Figures for this process since it started (None under WSGITelemetryService)."""
+    if _telemetry_enabled:
+        return None
     import time
     user, system = _process_cpu()
     rss, max_rss = _memory()

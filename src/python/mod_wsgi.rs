@@ -85,6 +85,9 @@ pub struct InterpreterOptions {
     pub switch_interval: Option<f64>,
     pub python_eggs: Option<String>,
     pub server_metrics: bool,
+    /// WSGITelemetryService is configured: the reporter owns the metrics, and
+    /// request_metrics()/process_metrics() return None (as in mod_wsgi 6).
+    pub telemetry: bool,
 }
 
 const SOURCE: &str = include_str!("mod_wsgi.py");
@@ -143,6 +146,10 @@ pub fn install(
     )
     .or_raise(py)?;
     m.setattr("_server_metrics_enabled", options.server_metrics).or_raise(py)?;
+    m.setattr("_telemetry_enabled", options.telemetry).or_raise(py)?;
+    if options.telemetry {
+        m.call_method0("_start_gc_events").or_raise(py)?;
+    }
     if !options.python_path.is_empty() {
         m.call_method1("_add_python_path", (options.python_path.clone(),)).or_raise(py)?;
     }

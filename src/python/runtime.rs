@@ -96,3 +96,11 @@ fn status_message(status: &ffi::PyStatus) -> String {
 pub fn finalize(destroy: bool) {
     interp::shutdown(destroy);
 }
+
+/// The Python version as mod_wsgi's telemetry names it: Py_GetVersion() up to the first
+/// space or tab ("3.11.2").
+pub fn version() -> String {
+    // SAFETY: Py_GetVersion returns a static NUL-terminated string; it may be called at any time.
+    let full = unsafe { std::ffi::CStr::from_ptr(pyo3::ffi::Py_GetVersion()) };
+    full.to_string_lossy().split([' ', '\t']).next().unwrap_or("").to_string()
+}

@@ -5,6 +5,7 @@ pub mod poller;
 pub mod process;
 pub mod shm;
 pub mod socket;
+pub mod usage;
 
 use std::io;
 

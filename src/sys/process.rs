@@ -246,17 +246,27 @@ pub fn parent_pid() -> Pid {
     nix::unistd::getppid().as_raw()
 }
 
-/// (CPU seconds, resident bytes) of a live process, from /proc/PID/stat (world-readable, so
-/// a process of another user is read too). None once it has gone.
+/// The fields of /proc/PID/stat after the command name, which is in parentheses and may hold
+/// spaces and parentheses itself (so they count from the last ')': index 0 is field 3, state).
+/// World-readable, so a process of another user is read too; None once it has gone.
+fn stat_fields(pid: Pid) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.rsplit_once(')')?.1.split_whitespace().map(str::to_string).collect())
+}
+
+/// (CPU seconds, resident bytes) of a live process.
 pub fn cpu_and_rss(pid: Pid) -> Option<(f64, u64)> {
     use nix::unistd::{SysconfVar, sysconf};
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // the command name (field 2) is in parentheses and may hold spaces: count after it
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let fields = stat_fields(pid)?;
     let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
     let ticks = sysconf(SysconfVar::CLK_TCK).ok().flatten().filter(|&t| t > 0)? as f64;
     let page = sysconf(SysconfVar::PAGE_SIZE).ok().flatten().filter(|&p| p > 0)? as u64;
     Some(((field(14)? + field(15)?) as f64 / ticks, field(24)? * page))
+}
+
+/// The parent of another process (None if it is gone or unreadable).
+pub fn parent_of(pid: Pid) -> Option<Pid> {
+    stat_fields(pid)?.get(1)?.parse().ok()
 }
 
 /// The process exists (a zombie or another user's process counts).

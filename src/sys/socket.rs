@@ -186,3 +186,29 @@ pub fn set_buffer_sizes(fd: BorrowedFd<'_>, send: u32, receive: u32) -> io::Resu
     }
     Ok(())
 }
+
+/// A datagram socket that only sends, never waiting: for telemetry, where a receiver that
+/// is slow, gone or never started must cost the sender nothing.
+pub struct DatagramOut {
+    socket: std::os::unix::net::UnixDatagram,
+    to: std::path::PathBuf,
+}
+
+impl DatagramOut {
+    /// An unbound socket for datagrams to `path`; SO_SNDBUF 64 KiB as mod_wsgi sets it.
+    pub fn open(path: &Path) -> io::Result<DatagramOut> {
+        // sun_path holds 108 bytes with the terminating NUL.
+        if path.as_os_str().len() >= 108 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "socket path is 108 bytes or longer"));
+        }
+        let socket = std::os::unix::net::UnixDatagram::unbound()?;
+        socket.set_nonblocking(true)?;
+        let _ = set_buffer_sizes(std::os::fd::AsFd::as_fd(&socket), 65536, 0);
+        Ok(DatagramOut { socket, to: path.to_path_buf() })
+    }
+
+    /// Sends one datagram or drops it (no receiver, a full queue, no permission).
+    pub fn send(&self, datagram: &[u8]) -> bool {
+        self.socket.send_to(datagram, &self.to).is_ok()
+    }
+}

@@ -25,11 +25,12 @@ pub static PROCESS_LOG: MethodDef = MethodDef::of::<process_log_c>(c"_process_lo
 pub static LOG_RECORD: MethodDef = MethodDef::of::<log_record_c>(c"_log_record", c"_log_record(levelno, text): mod_wsgi.LogHandler output.");
 pub static REQUEST_DATA: MethodDef = MethodDef::of::<request_data_c>(c"_request_data", c"_request_data(): the current request's dict.");
 pub static REQUEST_STATS: MethodDef = MethodDef::of::<request_stats_c>(c"_request_stats", c"_request_stats(): what the current request read, wrote and waited for.");
+pub static GC_CALLBACK: MethodDef = MethodDef::of::<gc_callback_c>(c"_gc_callback", c"_gc_callback(phase, info): a gc.callbacks entry that times each collection for telemetry.");
 pub static CURRENT_SCRIPT: MethodDef = MethodDef::of::<current_script_c>(c"_current_script", c"_current_script(): the script whose request this thread serves, or None.");
 pub static PROCESS_COUNTERS: MethodDef = MethodDef::of::<process_counters_c>(c"_process_counters", c"_process_counters(): (requests, busy seconds) of this process.");
 
 /// The natives mod_wsgi.py expects as globals.
-pub fn module_natives() -> [(&'static str, &'static MethodDef); 8] {
+pub fn module_natives() -> [(&'static str, &'static MethodDef); 9] {
     [
         ("_read", &READ),
         ("_log", &LOG),
@@ -39,6 +40,7 @@ pub fn module_natives() -> [(&'static str, &'static MethodDef); 8] {
         ("_request_stats", &REQUEST_STATS),
         ("_process_counters", &PROCESS_COUNTERS),
         ("_current_script", &CURRENT_SCRIPT),
+        ("_gc_callback", &GC_CALLBACK),
     ]
 }
 
@@ -368,6 +370,41 @@ fn request_stats<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, _args: 
         Some(t) => t.into_pyobject(py).map(|t| t.into_any()).or_raise(py),
         None => Err(runtime_error(py, "mod_wsgi._request_stats() called outside of a request")),
     }
+}
+
+thread_local! {
+    /// When this thread's collection started: a pass's "start" and "stop" come on one thread.
+    static GC_STARTED_US: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+native_function!(gc_callback_c => gc_callback);
+
+/// gc.callbacks(phase, info) under WSGITelemetryService: times each pass (mod_wsgi 6's
+/// wsgi_gc.c), for the reporter's GC_EVENT records. Never raises: a GC callback must not.
+fn gc_callback<'py>(py: Python<'py>, _slf: Option<&Bound<'py, PyAny>>, args: &Args<'py>) -> PyRes<Bound<'py, PyAny>> {
+    let now = crate::telemetry::reporter::now_us();
+    let phase = args.positional.first().and_then(|p| p.extract::<String>().ok());
+    match phase.as_deref() {
+        Some("start") => GC_STARTED_US.with(|s| s.set(now)),
+        Some("stop") => {
+            let start = GC_STARTED_US.with(|s| s.get());
+            let field = |name: &str| -> Option<u64> {
+                let info = args.positional.get(1)?;
+                info.get_item(name).ok()?.extract::<u64>().ok()
+            };
+            if let Some(generation) = field("generation").filter(|g| *g <= 255) {
+                crate::telemetry::gc::push(crate::telemetry::gc::GcEvent {
+                    start_us: start,
+                    duration_us: now.saturating_sub(start),
+                    generation,
+                    collected: field("collected").unwrap_or(0),
+                    uncollectable: field("uncollectable").unwrap_or(0),
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(py.None().into_bound(py))
 }
 
 native_function!(process_counters_c => process_counters);

@@ -8,6 +8,7 @@ pub mod environ;
 pub mod headers;
 pub mod latin1;
 pub mod proxy;
+pub mod record;
 pub mod response;
 pub mod run;
 pub mod state;

@@ -77,10 +77,14 @@ pub fn run_request(
         m.request_started();
     }
     set_current(Some(state.clone()));
+    let recording = super::record::begin(environ);
     let outcome = match call(py, glue, app, environ, &slot, &state) {
         Ok(outcome) => outcome,
         Err(Raised) => fail(py, glue, &state),
     };
+    if let Some(started) = recording {
+        super::record::end(started, &state.borrow(), &outcome);
+    }
     let later = {
         let mut st = state.borrow_mut();
         if let Some(m) = metrics {
