@@ -437,6 +437,13 @@ def test_config_proxies_and_services():
     assert 'ErrorLog "/tmp/srvroot/logs/log.txt"\n    WSGIDaemonProcess service:log' in text
 
 
+def test_config_telemetry_as_mod_wsgi_express():
+    text = config.render(options(telemetry_target="unix:/run/t.sock", telemetry_interval=2.0,
+                                 slow_requests=1.5, telemetry_options=["+CaptureUserAgent"]))
+    assert "WSGITelemetryService unix:/run/t.sock interval=2.0\nWSGISlowRequests 1.5\n" \
+           "WSGITelemetryOptions +CaptureUserAgent" in text
+
+
 def test_every_mod_wsgi_express_flag_is_supported_or_refused_with_a_reason():
     express_options = pytest.importorskip("mod_wsgi.express.options")
     _, commands = cli.build_parser()
@@ -458,6 +465,10 @@ def test_every_mod_wsgi_express_flag_is_supported_or_refused_with_a_reason():
     (["--reload-on-changes", "--disable-reloading"], "--disable-reloading"),
     (["--auth-group-script", __file__], "--auth-group-script needs --auth-user-script"),
     (["--error-document", "abc", "/x"], "--error-document abc: not an HTTP status"),
+    (["--telemetry-service", "udp:1.2.3.4:9"], "--telemetry-service must be 'unix:/path'"),
+    (["--slow-requests", "2"], "--slow-requests requires --telemetry-service"),
+    (["--slow-requests", "-1", "--telemetry-service", "unix:/tmp/t.sock"], "--slow-requests threshold must be non-negative"),
+    (["--enable-telemetry", "--telemetry-service", "unix:/tmp/t.sock"], "--enable-telemetry and --telemetry-service are mutually exclusive"),
 ])
 def test_new_flag_errors(argv, message, tmp_path, monkeypatch):
     (tmp_path / "app.wsgi").write_text("")
@@ -963,3 +974,24 @@ def test_start_server_setup_only_writes_the_root_and_exits(workdir):
                   "--server-root", root, "--port", harness.free_port(), cwd=workdir)
     assert res.returncode == 0, res.stdout
     assert (root / "httpd.conf").exists() and not (root / "httpd.pid").exists()
+
+
+def test_enable_telemetry_runs_the_receiver_and_its_ui_shows_our_process(start_server, workdir):
+    ui = harness.free_port()
+    srv = start_server(workdir / "app" / "app.wsgi", "--enable-telemetry", "--telemetry-ui-port", ui,
+                       "--slow-requests", "5")
+    for _ in range(3):
+        body(srv, "/")
+    deadline = time.time() + 20
+    while True:
+        try:
+            state = requests.get(f"http://127.0.0.1:{ui}/api/state", timeout=5).json()
+        except (requests.ConnectionError, ValueError):
+            state = {"processes": []}
+        groups = {p["process_group"] for p in state["processes"]}
+        if f"localhost:{srv.port}" in groups:
+            break
+        assert time.time() < deadline, (state, srv.error_log()[-3000:])
+        time.sleep(0.5)
+    # the receiver's own service process (threads=0) does not report to itself
+    assert groups == {f"localhost:{srv.port}"}, groups

@@ -196,6 +196,27 @@ def _services(o):
     return lines
 
 
+def _telemetry(o):
+    if not o.telemetry_target:
+        return []
+    lines = section("telemetry: mod_wsgi 6's datagrams, read by mod-wsgi-telemetry (dump, serve)")
+    lines.append(f"WSGITelemetryService {o.telemetry_target} interval={o.telemetry_interval}")
+    if o.slow_requests is not None:
+        lines.append(f"WSGISlowRequests {o.slow_requests}")
+    lines += [f"WSGITelemetryOptions {args}" for args in o.telemetry_options]
+    return lines
+
+
+def render_telemetry_service(o):
+    """--enable-telemetry's service script: the receiver, listening on the processes' socket."""
+    sock = o.telemetry_target[len("unix:"):]
+    return ("# mod-wsgi-telemetry's receiver, run by mod_wsgi_rs-express --enable-telemetry as the\n"
+            "# service 'telemetry' (a threads=0 daemon process, which sends no telemetry itself).\n"
+            "from mod_wsgi.telemetry.server import main\n\n"
+            f"main(['--listen', {('unix:' + sock)!r}, '--http-host', '127.0.0.1', "
+            f"'--http-port', '{o.telemetry_ui_port}', '--log-level', 'INFO'])\n")
+
+
 def _handler_line(o, kind, path, group_opts):
     return f"WSGIHandlerScript {kind} {quote(path)} {group_opts}"
 
@@ -262,6 +283,7 @@ def _wsgi(o):
             "# that touch restarts the application, mod_wsgi_rs's script reloading).",
             f"WSGIImportScript {quote(o.handler_path)} {group_opts}",
         ]
+    lines += _telemetry(o)
     lines += _services(o)
     if o.include_files:
         # Before the application's mount: the first WSGIScriptAlias that matches wins, so a

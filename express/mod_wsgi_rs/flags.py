@@ -14,18 +14,11 @@ HTTPD = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
 MIME_TYPES = "/etc/mime.types"
 
-_TELEMETRY = "telemetry is not in mod_wsgi_rs yet (WSGITelemetryService, WSGISlowRequests)"
 _DEBUG = "needs mod_wsgi-express's own debug runtime (single-process debug mode)"
 
 # mod_wsgi-express 6 flags this runner refuses: named as such (with the reason) instead of
 # "did you mean ...", so a user switching over knows it is not a typo.
 NOT_SUPPORTED = {
-    "--telemetry-service": _TELEMETRY,
-    "--enable-telemetry": _TELEMETRY,
-    "--telemetry-ui-port": _TELEMETRY,
-    "--telemetry-interval": _TELEMETRY,
-    "--telemetry-options": _TELEMETRY,
-    "--slow-requests": _TELEMETRY,
     "--free-threading": "WSGIFreeThreading On is refused by mod_wsgi_rs (no free-threaded "
                         "Python build to test against)",
     "--with-php5": "PHP 5 (mod_php5, prefork) is not packaged for this Apache",
@@ -421,6 +414,19 @@ def _logging(p):
                    help="log size that triggers rotation, in megabytes (default: 5)")
     g.add_argument("--rotatelogs-executable", default=shutil.which("rotatelogs") or "/usr/bin/rotatelogs",
                    metavar="FILE-PATH", help="the rotatelogs program (default: %(default)s)")
+    g.add_argument("--telemetry-service", metavar="unix:PATH",
+                   help="send mod_wsgi 6's telemetry datagrams to this UNIX socket (WSGITelemetryService)")
+    g.add_argument("--telemetry-interval", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds between process samples (interval=; default 1.0, at least 0.5)")
+    g.add_argument("--slow-requests", type=float, metavar="SECONDS",
+                   help="report requests running longer than this (WSGISlowRequests); needs a telemetry target")
+    g.add_argument("--telemetry-options", action="append", default=[], metavar="ARGS",
+                   help="a WSGITelemetryOptions line, verbatim (e.g. +CaptureUserAgent); repeatable")
+    g.add_argument("--enable-telemetry", action="store_true",
+                   help="run the mod-wsgi-telemetry receiver as a service (its UI on --telemetry-ui-port) "
+                        "and point the processes at it; needs the mod-wsgi-telemetry package")
+    g.add_argument("--telemetry-ui-port", type=port_number, default=8888, metavar="NUMBER",
+                   help="the receiver's web UI port with --enable-telemetry (default: 8888, on 127.0.0.1)")
     g.add_argument("--verbose-debugging", action="store_true",
                    help="WSGIVerboseDebugging On (accepted; no effect in mod_wsgi 6)")
 

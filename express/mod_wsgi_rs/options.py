@@ -119,6 +119,14 @@ class ServerOptions:
     auth_type: str = "Basic"
     auth_group_script: Optional[str] = None
     auth_group: str = "wsgi"
+    # telemetry (WSGITelemetryService, WSGISlowRequests, WSGITelemetryOptions)
+    telemetry_target: Optional[str] = None
+    telemetry_interval: float = 1.0
+    slow_requests: Optional[float] = None
+    telemetry_options: List[str] = field(default_factory=list)
+    # --enable-telemetry: the receiver's service script, written into the server root
+    telemetry_service: Optional[str] = None
+    telemetry_ui_port: int = 8888
     service_scripts: List[Tuple[str, str]] = field(default_factory=list)
     service_users: Dict[str, str] = field(default_factory=dict)
     service_groups: Dict[str, str] = field(default_factory=dict)

@@ -140,6 +140,17 @@ def resolve(args):
     services = [(name, os.path.abspath(path)) for name, path in args.service_script]
     errors += [f"--service-script {name} {path}: no such file" for name, path in services
                if not os.path.isfile(path)]
+    telemetry_target, telemetry_service = args.telemetry_service, None
+    errors += _telemetry_errors(args, services)
+    if args.enable_telemetry and not errors:
+        # as mod_wsgi-express: the receiver runs as service 'telemetry' (threads=0, so it does
+        # not report to itself) on a socket in the server root
+        root = _server_root(args)
+        # in a directory of its own that the service's user owns: the receiver creates the
+        # socket, and the server root belongs to whoever ran the runner (root, say)
+        telemetry_target = "unix:" + os.path.join(root, "telemetry", "telemetry.sock")
+        telemetry_service = os.path.join(root, "telemetry-service.py")
+        services.append(("telemetry", telemetry_service))
     for status, _ in args.error_document:
         if not re.fullmatch(r"[1-5]\d\d", status):
             errors.append(f"--error-document {status}: not an HTTP status")
@@ -160,7 +171,7 @@ def resolve(args):
     except ModuleNotFound as e:
         raise SetupError(str(e)) from None
     host_name = args.host or "localhost"
-    root = os.path.abspath(args.server_root or f"/tmp/mod_wsgi_rs-{host_name}:{args.port}:{os.getuid()}")
+    root = _server_root(args)
     locale = args.locale or args.lang or default_locale()
     httpd = args.httpd_executable
     return config.ServerOptions(
@@ -208,6 +219,9 @@ def resolve(args):
         auth_user_script=scripts["auth_user_script"],
         auth_group_script=scripts["auth_group_script"],
         envvars_script=scripts["envvars_script"],
+        telemetry_target=telemetry_target, telemetry_interval=args.telemetry_interval,
+        slow_requests=args.slow_requests, telemetry_options=list(args.telemetry_options),
+        telemetry_service=telemetry_service, telemetry_ui_port=args.telemetry_ui_port,
         service_scripts=services, service_users=dict(args.service_user),
         service_groups=dict(args.service_group), service_log_files=dict(args.service_log_file),
         log_directory=_abs(args.log_directory),
@@ -218,3 +232,39 @@ def resolve(args):
         trust_proxy_headers=args.trust_proxy_header, trust_proxies=args.trust_proxy,
         include_files=includes, setenv=[tuple(s) for s in args.setenv],
     )
+
+
+def _telemetry_errors(args, services):
+    """mod_wsgi-express 6's checks of the telemetry flags, in its words."""
+    errors = []
+    if args.telemetry_service and not args.telemetry_service.startswith("unix:"):
+        errors.append("--telemetry-service must be 'unix:/path' (remote 'udp:host:port' targets are no longer supported)")
+    if args.slow_requests is not None:
+        if args.slow_requests < 0:
+            errors.append("--slow-requests threshold must be non-negative")
+        elif not (args.telemetry_service or args.enable_telemetry):
+            errors.append("--slow-requests requires --telemetry-service")
+    if args.enable_telemetry:
+        if args.telemetry_service:
+            errors.append("--enable-telemetry and --telemetry-service are mutually exclusive: --enable-telemetry "
+                          "generates an ingester service and points the WSGI processes at it, so an explicit "
+                          "telemetry target would conflict.")
+        if importlib.util.find_spec("mod_wsgi") is None or not _has_receiver():
+            errors.append("--enable-telemetry requires the mod_wsgi-telemetry package: install it with "
+                          "'pip install mod_wsgi-telemetry'.")
+        if any(name == "telemetry" for name, _ in services):
+            errors.append("--enable-telemetry generates a service named 'telemetry'; rename the conflicting "
+                          "--service-script entry or drop --enable-telemetry.")
+    return errors
+
+
+def _has_receiver():
+    try:
+        return importlib.util.find_spec("mod_wsgi.telemetry.server") is not None
+    except ImportError:
+        return False
+
+
+def _server_root(args):
+    host_name = args.host or "localhost"
+    return os.path.abspath(args.server_root or f"/tmp/mod_wsgi_rs-{host_name}:{args.port}:{os.getuid()}")

@@ -68,6 +68,15 @@ def write_server_root(o):
         _write(o.resource_path, render_resources(o), 0o644)
 
     _write(o.handler_path, render_handler(o), 0o644)
+    if o.telemetry_service:
+        _write(o.telemetry_service, config.render_telemetry_service(o), 0o644)
+        sock_dir = Path(o.telemetry_target[len("unix:"):]).parent
+        sock_dir.mkdir(exist_ok=True)
+        os.chmod(sock_dir, 0o755)
+        if os.geteuid() == 0:
+            user = o.service_users.get("telemetry", o.user)
+            group = o.service_groups.get("telemetry", o.group)
+            os.chown(sock_dir, *_ids(user, group))
     if o.reload_on_changes:
         shutil.copyfile(Path(__file__).with_name("reload.py"), o.reloader_path)
         os.chmod(o.reloader_path, 0o644)

@@ -23,6 +23,7 @@ NOTES = {
     "--https-only": "also without --server-name (mod_wsgi-express then ignores it)",
     "--hsts-policy": "only with --https-only, as mod_wsgi-express",
     "--https-port": "also without --server-name (mod_wsgi-express needs one for HTTPS)",
+    "--enable-telemetry": "the socket is SERVER-ROOT/telemetry/telemetry.sock, in a directory the service user owns (the receiver creates it; the root may be root's)",
     "--ssl-port": "hidden alias of --https-port, as in mod_wsgi-express",
     "--proxy-url-alias": "hidden alias of --proxy-mount-point, as in mod_wsgi-express",
     "--lang": "hidden alias of --locale, as in mod_wsgi-express",
