@@ -10,9 +10,7 @@ use std::sync::atomic::AtomicU64;
 pub fn shared_counters(words: usize) -> Option<&'static [AtomicU64]> {
     use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
     let len = NonZeroUsize::new(words * std::mem::size_of::<AtomicU64>())?;
-    // SAFETY: a fresh anonymous mapping aliases nothing; it is zero-filled, and zero is a
-    // valid AtomicU64; it is page-aligned, more than AtomicU64 needs; it is never unmapped,
-    // so the 'static borrow stays valid; atomics are sound to share between processes.
+    // SAFETY: a fresh anonymous mapping aliases nothing; it is zero-filled (a valid AtomicU64), page-aligned (more than AtomicU64 needs) and never unmapped, so the 'static borrow stays valid; atomics are sound to share between processes.
     unsafe {
         let ptr = mmap_anonymous(None, len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED).ok()?;
         Some(std::slice::from_raw_parts(ptr.as_ptr() as *const AtomicU64, words))
