@@ -356,22 +356,23 @@ def _logs(o):
     return lines
 
 
+def _read_timeout_part(name, timeout, max_timeout, min_rate):
+    """One RequestReadTimeout part: name=timeout[-max][,MinRate=rate], or None when off."""
+    if timeout <= 0:
+        return None
+    part = f"{name}={timeout}"
+    if max_timeout > 0:
+        part += f"-{max_timeout}"
+    if min_rate > 0:
+        part += f",MinRate={min_rate}"
+    return part
+
+
 def _request_read_timeout(o):
-    parts = []
-    if o.header_timeout > 0:
-        part = f"header={o.header_timeout}"
-        if o.header_max_timeout > 0:
-            part += f"-{o.header_max_timeout}"
-        if o.header_min_rate > 0:
-            part += f",MinRate={o.header_min_rate}"
-        parts.append(part)
-    if o.body_timeout > 0:
-        part = f"body={o.body_timeout}"
-        if o.body_max_timeout > 0:
-            part += f"-{o.body_max_timeout}"
-        if o.body_min_rate > 0:
-            part += f",MinRate={o.body_min_rate}"
-        parts.append(part)
+    parts = [p for p in (
+        _read_timeout_part("header", o.header_timeout, o.header_max_timeout, o.header_min_rate),
+        _read_timeout_part("body", o.body_timeout, o.body_max_timeout, o.body_min_rate),
+    ) if p]
     return [f"RequestReadTimeout {' '.join(parts)}"] if parts else []
 
 
