@@ -451,7 +451,7 @@ fn handle(shared: &Shared, conn: &Rc<RefCell<Connection>>, head: RequestHead) ->
     };
     let site = InDaemon { shared, conn, head: &head, accepted_us, remote: &remote, interp, script: &path };
     let mut finish_later = None;
-    let outcome = interp::with(interp, |py| {
+    let outcome = interp::with_admitted(interp, |py| {
         let transport = DaemonTransport::new(conn.clone(), head.flags.head_request, remote.clone(), log_line);
         match serve_app(py, interp, glue, &app, &site, Box::new(transport)) {
             Served::Ran(result, later) => {

@@ -197,7 +197,7 @@ fn handle(r: Request<'_>) -> Status {
             return Status::INTERNAL_SERVER_ERROR;
         }
     };
-    let (status, finish_later) = interp::with(interp, |py| serve(py, r, interp, &settings, &vars, https));
+    let (status, finish_later) = interp::with_admitted(interp, |py| serve(py, r, interp, &settings, &vars, https));
     if let Some(later) = finish_later {
         later.send();
     }

@@ -6,6 +6,7 @@
 //! pyo3's attach machinery assumes a single interpreter, so we switch interpreters with the
 //! raw thread-state API and hand pyo3 a token (`Python::assume_attached`) inside that scope.
 
+use super::admission::Admission;
 use super::mod_wsgi::Glue;
 use super::script::ScriptCache;
 use pyo3::Python;
@@ -24,7 +25,12 @@ pub struct Interpreter {
     own_gil: bool,
     /// Every thread state made for this interpreter, to delete them before Py_EndInterpreter.
     thread_states: Mutex<Vec<usize>>,
+    /// The queue of request threads for this interpreter's GIL: its own, or the shared one.
+    admission: &'static Admission,
 }
+
+/// Request threads of every interpreter that shares the main GIL.
+static SHARED_GIL_ADMISSION: Admission = Admission::new();
 
 // SAFETY: `state` and the thread-state addresses are only used with the GIL held (or, for
 // creating thread states, through CPython calls that take the runtime's own lock).
@@ -42,6 +48,7 @@ impl Interpreter {
             glue: OnceLock::new(),
             scripts: ScriptCache::default(),
             thread_states: Mutex::new(Vec::new()),
+            admission: if own_gil { Box::leak(Box::default()) } else { &SHARED_GIL_ADMISSION },
         }))
     }
 
@@ -140,6 +147,13 @@ pub fn with<R>(interp: &Interpreter, f: impl FnOnce(Python<'_>) -> R) -> R {
     // SAFETY: releases the GIL taken above.
     unsafe { ffi::PyEval_SaveThread() };
     result
+}
+
+/// `with` for a request: first waits its turn among the request threads of this GIL
+/// (`admission`), so a crowd of threads does not convoy on the GIL.
+pub fn with_admitted<R>(interp: &Interpreter, f: impl FnOnce(Python<'_>) -> R) -> R {
+    let _admitted = interp.admission.enter();
+    with(interp, f)
 }
 
 /// The interpreter for an application group, creating the sub-interpreter on first use.

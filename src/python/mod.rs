@@ -3,6 +3,7 @@
 //! `// SAFETY:` line per block; the rest of the crate uses safe functions from here.
 
 pub mod exceptions;
+pub mod admission;
 pub mod gil;
 pub mod mod_wsgi;
 pub mod interp;

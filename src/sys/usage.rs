@@ -37,6 +37,20 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * page)
 }
 
+/// This process's thread `tid`: whether it is running or waiting for a CPU (state R in
+/// /proc), rather than sleeping on a lock or I/O; None if it cannot be read.
+pub fn thread_is_runnable(tid: i32) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // "tid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    Some(after_comm.trim_start().starts_with('R'))
+}
+
+/// The calling thread's kernel id.
+pub fn thread_id() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
 /// gethostname(); empty if it fails.
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
@@ -63,5 +77,23 @@ mod tests {
         assert!(user + system >= thread_user + thread_system);
         assert!(rss_bytes() > 0 && max_rss_bytes() >= rss_bytes() / 2);
         assert!(!hostname().is_empty());
+        // a thread reading its own state is running
+        assert_eq!(thread_is_runnable(thread_id()), Some(true));
+    }
+
+    #[test]
+    fn a_sleeping_thread_is_not_runnable() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            tx.send(thread_id()).unwrap();
+            done_rx.recv().unwrap();
+        });
+        let tid = rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(thread_is_runnable(tid), Some(false));
+        done_tx.send(()).unwrap();
+        sleeper.join().unwrap();
+        assert_eq!(thread_is_runnable(-1), None);
     }
 }
