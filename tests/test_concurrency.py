@@ -69,6 +69,38 @@ def test_100_concurrent_slow_requests_run_in_parallel(apache):
     assert len(threads) >= 50
 
 
+# One process with 32 request threads: embedded, a single event child; daemon, one process.
+ONE_CHILD_32 = """\
+<IfModule mpm_event_module>
+    StartServers            1
+    ServerLimit             1
+    MinSpareThreads         1
+    MaxSpareThreads         32
+    ThreadLimit             32
+    ThreadsPerChild         32
+    MaxRequestWorkers       32
+    MaxConnectionsPerChild  0
+</IfModule>
+"""
+
+
+def test_blocking_requests_in_one_process_all_run_at_once(apache, mode):
+    # Only a few threads per GIL are let into Python while it is busy (python/admission.rs);
+    # threads that block in the application must not make that a limit on blocking work.
+    pool = "WSGIDaemonProcess blocking processes=1 threads=32\nWSGIProcessGroup blocking\n"
+    srv = apache((pool if mode == "daemon" else "") + CONF, mpm="event", mpm_config=ONE_CHILD_32)
+    with ThreadPoolExecutor(max_workers=30) as workers:
+        list(workers.map(lambda _: one_request(srv.port, "/sleep?t=0.05"), range(30)))
+        t0 = time.monotonic()
+        results = list(workers.map(lambda _: one_request(srv.port, "/sleep?t=0.5"), range(30)))
+        elapsed = time.monotonic() - t0
+    assert all(status == 200 for status, _ in results), results
+    # two at a time would take 7.5 s
+    assert elapsed < 2.0, f"30 x 0.5 s requests in one process took {elapsed:.2f}s"
+    assert len({body.split()[1] for _, body in results}) == 1
+    assert len({body.split()[2] for _, body in results}) >= 25
+
+
 def parse_wrk(out):
     m = re.search(r"(\d+) requests in", out)
     requests_done = int(m.group(1)) if m else 0
