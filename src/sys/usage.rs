@@ -46,9 +46,18 @@ pub fn thread_is_runnable(tid: i32) -> Option<bool> {
     Some(after_comm.trim_start().starts_with('R'))
 }
 
-/// The calling thread's kernel id.
+/// The calling thread's kernel id, asked of the kernel once per thread (it is on the path of
+/// every request, through `python::admission`).
 pub fn thread_id() -> i32 {
-    nix::unistd::gettid().as_raw()
+    thread_local! {
+        static TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+    }
+    TID.with(|tid| {
+        if tid.get() == 0 {
+            tid.set(nix::unistd::gettid().as_raw());
+        }
+        tid.get()
+    })
 }
 
 /// gethostname(); empty if it fails.
@@ -79,6 +88,7 @@ mod tests {
         assert!(!hostname().is_empty());
         // a thread reading its own state is running
         assert_eq!(thread_is_runnable(thread_id()), Some(true));
+        assert_eq!(thread_id(), nix::unistd::gettid().as_raw());
     }
 
     #[test]
