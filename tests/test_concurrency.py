@@ -51,14 +51,19 @@ def one_request(port, path):
         conn.close()
 
 
+def concurrently(port, n, warm_up, path):
+    """n requests to warm_up at once, then n to path at once: (results, seconds the second took)."""
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        list(pool.map(lambda _: one_request(port, warm_up), range(n)))
+        t0 = time.monotonic()
+        results = list(pool.map(lambda _: one_request(port, path), range(n)))
+        return results, time.monotonic() - t0
+
+
 def test_100_concurrent_slow_requests_run_in_parallel(apache):
     srv = apache(CONF, mpm="event", mpm_config=EVENT_100)
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        # warm-up: every child loads the script
-        list(pool.map(lambda _: one_request(srv.port, "/sleep?t=0.1"), range(100)))
-        t0 = time.monotonic()
-        results = list(pool.map(lambda _: one_request(srv.port, "/sleep"), range(100)))
-        elapsed = time.monotonic() - t0
+    # warm-up: every child loads the script
+    results, elapsed = concurrently(srv.port, 100, warm_up="/sleep?t=0.1", path="/sleep")
     assert all(status == 200 for status, _ in results), results
     assert all(body.startswith(b"slept ") for _, body in results)
     assert elapsed < 2.0, f"100 x 0.5 s requests took {elapsed:.2f}s"
@@ -89,11 +94,7 @@ def test_blocking_requests_in_one_process_all_run_at_once(apache, mode):
     # threads that block in the application must not make that a limit on blocking work.
     pool = "WSGIDaemonProcess blocking processes=1 threads=32\nWSGIProcessGroup blocking\n"
     srv = apache((pool if mode == "daemon" else "") + CONF, mpm="event", mpm_config=ONE_CHILD_32)
-    with ThreadPoolExecutor(max_workers=30) as workers:
-        list(workers.map(lambda _: one_request(srv.port, "/sleep?t=0.05"), range(30)))
-        t0 = time.monotonic()
-        results = list(workers.map(lambda _: one_request(srv.port, "/sleep?t=0.5"), range(30)))
-        elapsed = time.monotonic() - t0
+    results, elapsed = concurrently(srv.port, 30, warm_up="/sleep?t=0.05", path="/sleep?t=0.5")
     assert all(status == 200 for status, _ in results), results
     # two at a time would take 7.5 s
     assert elapsed < 2.0, f"30 x 0.5 s requests in one process took {elapsed:.2f}s"

@@ -234,18 +234,24 @@ mod tests {
         assert_eq!(gate.counts(), (0, 0, 2));
     }
 
-    #[test]
-    fn sleeping_admitted_threads_let_more_in() {
-        let gate: &'static Admission = Box::leak(Box::new(Admission::with_parts(BASE, |_| Some(false), true)));
-        let sleepers: Vec<_> = (0..BASE)
+    /// BASE threads admitted that each sleep `hold` inside; returns once all are in.
+    fn fill(gate: &'static Admission, hold: Duration) -> Vec<std::thread::JoinHandle<()>> {
+        let threads = (0..BASE)
             .map(|_| {
                 std::thread::spawn(move || {
                     let _in = gate.enter();
-                    std::thread::sleep(Duration::from_millis(1500)); // a slow database
+                    std::thread::sleep(hold);
                 })
             })
             .collect();
         wait_for(gate, |(admitted, _, _)| admitted == BASE);
+        threads
+    }
+
+    #[test]
+    fn sleeping_admitted_threads_let_more_in() {
+        let gate: &'static Admission = Box::leak(Box::new(Admission::with_parts(BASE, |_| Some(false), true)));
+        let sleepers = fill(gate, Duration::from_millis(1500)); // a slow database
         let started = Instant::now();
         std::thread::spawn(move || drop(gate.enter())).join().unwrap();
         assert!(started.elapsed() < Duration::from_millis(1000), "waited {:?}", started.elapsed());
@@ -258,15 +264,7 @@ mod tests {
     #[test]
     fn running_admitted_threads_keep_the_limit() {
         let gate: &'static Admission = Box::leak(Box::new(Admission::with_parts(BASE, |_| Some(true), true)));
-        let holders: Vec<_> = (0..BASE)
-            .map(|_| {
-                std::thread::spawn(move || {
-                    let _in = gate.enter();
-                    std::thread::sleep(Duration::from_millis(300));
-                })
-            })
-            .collect();
-        wait_for(gate, |(admitted, _, _)| admitted == BASE);
+        let holders = fill(gate, Duration::from_millis(300));
         let started = Instant::now();
         std::thread::spawn(move || drop(gate.enter())).join().unwrap();
         // it had to wait for a holder to leave
