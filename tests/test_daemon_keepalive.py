@@ -69,3 +69,34 @@ def test_connection_kept_after_requests_with_a_body(apache):
     assert sockets() == before
     log = srv.error_log()
     assert "unexpected" not in log and "bad data" not in log, log[-3000:]
+
+
+def test_socket_buffer_options_apply_to_each_connection(apache):
+    """send-buffer-size sizes the daemon-to-Apache direction, receive-buffer-size the
+    other, on both ends of every connection (a Unix socket does not inherit the
+    listener's sizes; the kernel doubles what is set)."""
+    srv = apache("""\
+WSGIDaemonProcess sb processes=1 threads=2 send-buffer-size=65536 receive-buffer-size=131072
+WSGIScriptAlias /probe @APPS@/daemon_probe.wsgi process-group=sb
+WSGIScriptAlias /embedded @APPS@/daemon_probe.wsgi
+""", mpm_config=ONE_EVENT_CHILD)
+    status, _, body = hd.get(srv.port, "/probe?mode=bufsizes")
+    assert status == 200
+    assert [2 * 65536, 2 * 131072] in json.loads(body), body
+    # The Apache child (one, so it holds the connection just kept) sends with the other size.
+    status, _, body = hd.get(srv.port, "/embedded?mode=bufsizes")
+    assert status == 200
+    assert [2 * 131072, 2 * 65536] in json.loads(body), body
+
+
+def test_small_receive_buffer_with_an_application_that_stops_reading(apache):
+    """The body window never exceeds receive-buffer-size: an application that reads a
+    little of a large body and answers with a large response does not deadlock against
+    the Apache child blocked sending it more body."""
+    srv = apache("""\
+WSGIDaemonProcess rb processes=1 threads=2 receive-buffer-size=4096 socket-timeout=20
+WSGIScriptAlias /probe @APPS@/daemon_probe.wsgi process-group=rb
+""", mpm_config=ONE_EVENT_CHILD)
+    r = post(srv.port, "/probe?mode=download&n=4&read=100", b"u" * (2 << 20), timeout=15)
+    assert r.status == 200, r.raw[-2000:]
+    assert len(r.body) == 4 << 20

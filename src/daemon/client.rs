@@ -93,6 +93,9 @@ pub fn proxy(r: Request<'_>, target: &Target, p: &Proxied<'_>) -> Status {
         let mut read_timeout = ReadTimeout { current: wait_step, waited: Duration::ZERO };
         if !pooled {
             let _ = stream.set_write_timeout(Some(io_timeout));
+            // A Unix stream socket's send buffer bounds the bytes on their way, so
+            // receive-buffer-size (data towards the daemon) is this end's SO_SNDBUF.
+            let _ = socket::set_buffer_sizes(stream.as_fd(), g.receive_buffer_size, g.send_buffer_size);
             // Until a daemon process acknowledges the request, wait no longer than connect-timeout.
             read_timeout.current = connect_deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)).min(wait_step).min(ACCEPT_WAIT_STEP);
             let _ = stream.set_read_timeout(Some(read_timeout.current));

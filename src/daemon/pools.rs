@@ -11,7 +11,7 @@ use crate::apache::{Pool as AprPool, Server};
 use crate::config::daemon::DaemonGroup;
 use crate::sys::process::{self, Forked, Pid};
 use crate::sys::socket;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -110,8 +110,6 @@ pub fn start(pconf: AprPool<'static>, main: Server<'static>) -> Result<(), Strin
                     socket_path.display()
                 )
             })?;
-            socket::set_buffer_sizes(listener.as_fd(), group.send_buffer_size, group.receive_buffer_size)
-                .map_err(|e| format!("WSGIDaemonProcess {}: send/receive-buffer-size: {e}", group.name))?;
             let mut secret = [0u8; SECRET_LEN];
             socket::random_bytes(&mut secret).map_err(|e| format!("reading /dev/urandom: {e}"))?;
             created.push(DaemonPool { group, socket_path, listener: Some(listener), secret, server: s.raw() as usize, defined_in_vhost, supervisor: None, watch: None });

@@ -18,6 +18,8 @@ pub struct Connection {
     out: Vec<u8>,
     /// The current request's body, as granted to and received from the Apache child.
     body: BodyFlow,
+    /// Request-body bytes let on their way at once (see `body_window`).
+    body_window: usize,
 }
 
 #[derive(Default)]
@@ -32,22 +34,33 @@ struct BodyFlow {
 /// below the default Unix socket buffer (212,992 bytes), with room for frame overhead.
 const BODY_WINDOW: usize = 128 * 1024;
 
+/// The body window for a connection whose Apache end has SO_SNDBUF set to
+/// `receive_buffer_size` (0: the system default). The kernel doubles what is set and counts
+/// frame overhead against it; half of it always fits.
+pub fn body_window(receive_buffer_size: u32) -> usize {
+    match receive_buffer_size {
+        0 => BODY_WINDOW,
+        n => (n as usize).min(BODY_WINDOW),
+    }
+}
+
 impl Connection {
-    pub fn new(stream: UnixStream) -> Connection {
-        Connection { stream, decoder: Decoder::new(), out: Vec::with_capacity(16 * 1024), body: BodyFlow::default() }
+    pub fn new(stream: UnixStream, body_window: usize) -> Connection {
+        Connection { stream, decoder: Decoder::new(), out: Vec::with_capacity(16 * 1024), body: BodyFlow::default(), body_window }
     }
 
     /// Request-body bytes into `buf` (straight from the socket when none are buffered); 0 at
     /// the end of the body.
     fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, String> {
-        // Keep up to BODY_WINDOW bytes on their way, granting more once half has arrived, so
+        // Keep up to the window's bytes on their way, granting more once half has arrived, so
         // the body streams without a round trip per read. Never more: bytes the application
         // does not read must fit in the socket buffer, or the Apache child could block on
         // them while the application blocks writing its response.
-        if !self.body.ended && self.body.granted < BODY_WINDOW / 2 {
-            let more = NonZeroU32::new((BODY_WINDOW - self.body.granted) as u32).expect("window not full");
+        let window = self.body_window;
+        if !self.body.ended && self.body.granted < window / 2 + 1 {
+            let more = NonZeroU32::new((window - self.body.granted) as u32).expect("window not full");
             self.send(&Frame::BodyRequest { max: more }).map_err(|e| format!("sending to Apache: {e}"))?;
-            self.body.granted = BODY_WINDOW;
+            self.body.granted = window;
             self.body.started = true;
         }
         loop {
@@ -296,3 +309,15 @@ impl Transport for DaemonTransport {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::{body_window, BODY_WINDOW};
+
+    #[test]
+    fn body_window_never_exceeds_a_set_receive_buffer_size() {
+        assert_eq!(body_window(0), BODY_WINDOW);
+        assert_eq!(body_window(4096), 4096);
+        assert_eq!(body_window(4 * 1024 * 1024), BODY_WINDOW);
+    }
+}

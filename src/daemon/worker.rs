@@ -6,7 +6,7 @@
 //! maximum-requests, restart-interval or inactivity-timeout, and when it sees a changed script.
 
 use super::pools;
-use super::transport::{Connection, DaemonTransport};
+use super::transport::{self, Connection, DaemonTransport};
 use super::watch::{self, Active, Verdict, Watch};
 use super::wire::{Frame, Outcome, RejectReason, RequestHead};
 use crate::apache::Server;
@@ -302,7 +302,12 @@ fn work_loop(shared: &Shared) {
                 // Another thread may take the next queued connection meanwhile.
                 let _ = shared.poller.watch(&shared.listener, LISTENER);
                 match accepted {
-                    Ok(Some(stream)) => Connection::new(stream),
+                    Ok(Some(stream)) => {
+                        // Set per connection: an accepted Unix socket does not inherit the
+                        // listener's buffer sizes. send-buffer-size is data towards Apache.
+                        let _ = socket::set_buffer_sizes(stream.as_fd(), shared.group.send_buffer_size, shared.group.receive_buffer_size);
+                        Connection::new(stream, transport::body_window(shared.group.receive_buffer_size))
+                    }
                     Ok(None) => continue,
                     Err(_) => return,
                 }

@@ -16,6 +16,7 @@
 import json
 import os
 import resource
+import socket
 import sys
 import threading
 import time
@@ -84,6 +85,23 @@ def application(environ, start_response):
                 inodes.add(target)
         start_response("200 OK", text)
         return ["\n".join(sorted(inodes)).encode()]
+    if mode == "bufsizes":
+        # [SO_SNDBUF, SO_RCVBUF] of each connected Unix stream socket of this process
+        sizes = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                s = socket.socket(fileno=os.dup(int(fd)))
+            except OSError:
+                continue
+            with s:
+                if (s.family == socket.AF_UNIX and s.type == socket.SOCK_STREAM
+                        and not s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
+                    sizes.append([s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+                                  s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)])
+        body = json.dumps(sizes).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
     if mode == "sleep":
         t = float(q.get("t", "1"))
         deadline = time.monotonic() + t
@@ -111,6 +129,9 @@ def application(environ, start_response):
         return [b"redirect body from the app (must not be sent)"]
     if mode == "download":
         n = int(q.get("n", "1024"))
+        # read=K: take K bytes of the request body first, then answer without the rest
+        if q.get("read"):
+            environ["wsgi.input"].read(int(q["read"]))
         start_response("200 OK", [("Content-Type", "application/octet-stream"),
                                   ("Content-Length", str(n * len(MIB)))])
 
