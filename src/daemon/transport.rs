@@ -57,7 +57,7 @@ impl Connection {
         // does not read must fit in the socket buffer, or the Apache child could block on
         // them while the application blocks writing its response.
         let window = self.body_window;
-        if !self.body.ended && self.body.granted < window / 2 + 1 {
+        if !self.body.ended && self.body.granted <= window / 2 {
             let more = NonZeroU32::new((window - self.body.granted) as u32).expect("window not full");
             self.send(&Frame::BodyRequest { max: more }).map_err(|e| format!("sending to Apache: {e}"))?;
             self.body.granted = window;
@@ -308,7 +308,6 @@ impl Transport for DaemonTransport {
         self.head_request
     }
 }
-
 
 #[cfg(test)]
 mod tests {
