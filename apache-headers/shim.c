@@ -67,6 +67,55 @@ apr_status_t wsgi_shim_read_body(request_rec *r, apr_bucket_brigade *bb, int blo
     return rv;
 }
 
+apr_status_t wsgi_shim_hold_body(request_rec *r, apr_bucket_brigade *tmp, apr_bucket_brigade *held,
+                                 int block, apr_size_t *len, int *eos)
+{
+    apr_bucket *b, *next;
+    apr_off_t got = 0;
+    apr_status_t rv = ap_get_brigade(r->input_filters, tmp, AP_MODE_READBYTES,
+                                     block ? APR_BLOCK_READ : APR_NONBLOCK_READ, *len);
+    *eos = 0;
+    *len = 0;
+    if (rv != APR_SUCCESS) {
+        apr_brigade_cleanup(tmp);
+        return rv;
+    }
+    for (b = APR_BRIGADE_FIRST(tmp); b != APR_BRIGADE_SENTINEL(tmp); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (APR_BUCKET_IS_METADATA(b)) {
+            if (APR_BUCKET_IS_EOS(b))
+                *eos = 1;
+            apr_bucket_delete(b);
+            continue;
+        }
+        /* A transient bucket's bytes are valid only until the next read: copy those. */
+        rv = apr_bucket_setaside(b, r->pool);
+        if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
+            apr_brigade_cleanup(tmp);
+            return rv;
+        }
+    }
+    rv = apr_brigade_length(tmp, 1, &got);
+    if (rv != APR_SUCCESS) {
+        apr_brigade_cleanup(tmp);
+        return rv;
+    }
+    APR_BRIGADE_CONCAT(held, tmp);
+    *len = (apr_size_t)got;
+    if (got == 0 && !*eos && !block)
+        return APR_EAGAIN;
+    return APR_SUCCESS;
+}
+
+int wsgi_shim_brigade_count(apr_bucket_brigade *bb)
+{
+    int n = 0;
+    apr_bucket *b;
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b))
+        n++;
+    return n;
+}
+
 int wsgi_shim_mmn_major(void) { return MODULE_MAGIC_NUMBER_MAJOR; }
 int wsgi_shim_mmn_minor(void) { return MODULE_MAGIC_NUMBER_MINOR; }
 unsigned long wsgi_shim_magic_cookie(void) { return (unsigned long)MODULE_MAGIC_COOKIE; }

@@ -27,6 +27,14 @@ apr_status_t wsgi_shim_get_client_block(request_rec *r, apr_bucket_brigade *bb, 
 apr_status_t wsgi_shim_read_body(request_rec *r, apr_bucket_brigade *bb, int block, char *buf,
                                  apr_size_t *len, int *eos);
 
+/* As wsgi_shim_read_body, but the bytes stay in Apache's buckets, appended to `held` (transient
+ * ones set aside into the request pool), so they can be written on without a copy. `tmp` is an
+ * empty brigade to read into. *len: in, at most this many; out, the bytes added. */
+apr_status_t wsgi_shim_hold_body(request_rec *r, apr_bucket_brigade *tmp, apr_bucket_brigade *held,
+                                 int block, apr_size_t *len, int *eos);
+/* The number of buckets in bb (an upper bound on the iovecs apr_brigade_to_iovec fills). */
+int wsgi_shim_brigade_count(apr_bucket_brigade *bb);
+
 int wsgi_shim_mmn_major(void);
 int wsgi_shim_mmn_minor(void);
 unsigned long wsgi_shim_magic_cookie(void);

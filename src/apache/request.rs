@@ -8,6 +8,7 @@ use super::server::Server;
 use crate::wsgi::latin1;
 use crate::wsgi::transport::{BodyFailure, ClientGone, LogLevel, Transport};
 use std::ffi::c_void;
+use std::io::IoSlice;
 use std::os::fd::RawFd;
 use std::marker::PhantomData;
 use std::ptr;
@@ -295,6 +296,8 @@ pub struct ApacheTransport<'r> {
     brigade: *mut ffi::apr_bucket_brigade,
     /// For read_body_piece, made on first use.
     input: *mut ffi::apr_bucket_brigade,
+    /// Request-body buckets held by hold_body_piece until with_held_body, made on first use.
+    held: *mut ffi::apr_bucket_brigade,
     body_asked: bool,
     head_only: bool,
     enable_sendfile: bool,
@@ -305,7 +308,7 @@ impl<'r> ApacheTransport<'r> {
         let r = request.rec();
         // SAFETY: a brigade in the request pool using the connection's bucket allocator.
         let brigade = unsafe { ffi::apr_brigade_create(r.pool, (*r.connection).bucket_alloc) };
-        ApacheTransport { request, brigade, input: ptr::null_mut(), body_asked: false, head_only: r.header_only != 0, enable_sendfile }
+        ApacheTransport { request, brigade, input: ptr::null_mut(), held: ptr::null_mut(), body_asked: false, head_only: r.header_only != 0, enable_sendfile }
     }
 
     fn append(&mut self, chunks: &[&[u8]]) {
@@ -334,6 +337,60 @@ impl<'r> ApacheTransport<'r> {
             s if s == ffi::APR_EAGAIN => Ok(None),
             s => Err(body_failure(s)),
         }
+    }
+
+    /// Like `read_body_piece` with a `max`-byte buffer, but the bytes stay in Apache's buckets
+    /// (no copy) until `with_held_body` writes them on.
+    pub fn hold_body_piece(&mut self, max: usize, block: bool) -> Result<Option<(usize, bool)>, BodyFailure> {
+        let r = self.request.raw();
+        if self.input.is_null() {
+            // SAFETY: a brigade in the request pool using the connection's bucket allocator.
+            self.input = unsafe { ffi::apr_brigade_create((*r).pool, (*(*r).connection).bucket_alloc) };
+        }
+        if self.held.is_null() {
+            // SAFETY: as above.
+            self.held = unsafe { ffi::apr_brigade_create((*r).pool, (*(*r).connection).bucket_alloc) };
+        }
+        let mut len = max as ffi::apr_size_t;
+        let mut eos = 0;
+        // SAFETY: our own two brigades of this request, used on the request's thread only.
+        let status = unsafe { ffi::wsgi_shim_hold_body(r, self.input, self.held, block as i32, &mut len, &mut eos) };
+        match status {
+            0 => Ok(Some((len as usize, eos != 0))),
+            s if s == ffi::APR_EAGAIN => Ok(None),
+            s => Err(body_failure(s)),
+        }
+    }
+
+    /// Calls `write` with `head`, the held request-body bytes and `tail` as one list of slices
+    /// (for `writev`), then lets the held buckets go.
+    pub fn with_held_body<R>(&mut self, head: &[u8], tail: &[u8], write: impl FnOnce(&mut [IoSlice<'_>]) -> R) -> R {
+        let mut vecs = Vec::new();
+        if !self.held.is_null() {
+            // SAFETY: our held brigade, not touched by anyone else meanwhile.
+            let count = unsafe { ffi::wsgi_shim_brigade_count(self.held) };
+            vecs = vec![ffi::iovec { iov_base: ptr::null_mut(), iov_len: 0 }; count as usize];
+            let mut filled = count;
+            // SAFETY: `vecs` has room for `count` entries; every held bucket is a heap (or set
+            // aside) data bucket, so reading it neither blocks nor fails.
+            unsafe { ffi::apr_brigade_to_iovec(self.held, vecs.as_mut_ptr(), &mut filled) };
+            vecs.truncate(filled.max(0) as usize);
+        }
+        let mut slices = Vec::with_capacity(vecs.len() + 2);
+        slices.push(IoSlice::new(head));
+        for v in vecs.iter().filter(|v| v.iov_len > 0) {
+            // SAFETY: the bytes of a held bucket, alive until the cleanup below; `slices` is
+            // dropped before it.
+            slices.push(IoSlice::new(unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }));
+        }
+        slices.push(IoSlice::new(tail));
+        let result = write(&mut slices);
+        drop(slices);
+        if !self.held.is_null() {
+            // SAFETY: no slice into the held buckets is left (dropped above).
+            unsafe { ffi::apr_brigade_cleanup(self.held as *mut _) };
+        }
+        result
     }
 
     /// A buffer to gather response bytes in, owned by Apache once sent (no copy).

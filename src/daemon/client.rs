@@ -318,20 +318,18 @@ fn relay<'r>(r: Request<'r>, stream: &UnixStream, transport: &mut ApacheTranspor
     let stopping = crate::apache::server::is_stopping;
     let mut decoder = Decoder::with_limits(t.limits);
     let mut buf = [0u8; HEAD_READ];
-    // The frames carrying request-body pieces (reused for each piece).
-    let mut body_frames = Vec::new();
     let mut received = Vec::new();
     loop {
         // The application is reading the request body: pass it on as it arrives.
         if state.wants_body() {
-            let sent = forward_body(sink.transport, state.credit, &mut body_frames);
+            let sent = forward_body(sink.transport, state.credit);
             if let Some(why) = sent.failure {
                 // mod_wsgi 6's line, with what happened in words instead of an APR status
                 r.log(Level::Error, &format!("[script {}] WSGI0126: Request data read error when proxying data to daemon process: {}.", r.filename(), why.describe()));
             }
             state.credit -= sent.body_bytes;
             state.body_ended = sent.ended;
-            if (&*stream).write_all(&body_frames[..sent.frame_bytes]).is_ok() {
+            if send_body(sink.transport, stream, &sent).is_ok() {
                 state.body_end_sent = sent.ended;
             } else {
                 // The daemon closed its side: the application answered without reading the
@@ -417,27 +415,24 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// Largest Body frame of request body sent to a daemon.
 const BODY_PIECE: usize = 64 * 1024;
 
-/// What [`forward_body`] put in the frame buffer.
+/// What [`forward_body`] holds to send on.
 struct Forwarded {
-    /// Bytes of frames to write.
-    frame_bytes: usize,
+    /// Body bytes held in the transport's buckets.
     body_bytes: usize,
-    /// The body is complete (`BodyEnd` is among the frames).
+    /// The body is complete (`BodyEnd` goes with the bytes).
     ended: bool,
     /// The client failed; the daemon is told the body failed (never that it ended).
     failure: Option<BodyFailure>,
 }
 
-/// Reads the next piece of the request body (up to `credit` bytes) into `frames` as a `Body`
-/// frame, followed by `BodyEnd` when the body is complete. Blocks for the first bytes, then
-/// takes only what has already arrived, so a slowly sent body still flows piece by piece.
-fn forward_body(transport: &mut ApacheTransport<'_>, credit: usize, frames: &mut Vec<u8>) -> Forwarded {
+/// Takes the next piece of the request body (up to `credit` bytes) from Apache's input filters,
+/// kept in their buckets. Blocks for the first bytes, then takes only what has already arrived,
+/// so a slowly sent body still flows piece by piece.
+fn forward_body(transport: &mut ApacheTransport<'_>, credit: usize) -> Forwarded {
     let room = credit.min(BODY_PIECE);
-    // Sized once per request, reused for every piece.
-    frames.resize(frames.len().max(wire::HEADER_LEN + BODY_PIECE + wire::HEADER_LEN), 0);
     let (mut got, mut ended, mut failure) = (0, false, None);
     while got < room && !ended {
-        match transport.read_body_piece(&mut frames[wire::HEADER_LEN + got..wire::HEADER_LEN + room], got == 0) {
+        match transport.hold_body_piece(room - got, got == 0) {
             Ok(Some((n, end))) => {
                 got += n;
                 ended = end;
@@ -449,16 +444,17 @@ fn forward_body(transport: &mut ApacheTransport<'_>, credit: usize, frames: &mut
             }
         }
     }
-    let mut frame_bytes = 0;
-    if got > 0 {
-        frames[..wire::HEADER_LEN].copy_from_slice(&wire::body_header(got));
-        frame_bytes = wire::HEADER_LEN + got;
+    Forwarded { body_bytes: got, ended, failure }
+}
+
+/// Writes what `forward_body` held as a `Body` frame, followed by `BodyEnd` (or `BodyFailed`)
+/// when the body is complete, in one vectored write from Apache's buckets.
+fn send_body(transport: &mut ApacheTransport<'_>, stream: &UnixStream, sent: &Forwarded) -> std::io::Result<()> {
+    let header = if sent.body_bytes > 0 { wire::body_header(sent.body_bytes) } else { Default::default() };
+    let head: &[u8] = if sent.body_bytes > 0 { &header } else { &[] };
+    let mut end = Vec::new();
+    if sent.ended {
+        wire::encode(&sent.failure.map_or(Frame::BodyEnd, Frame::BodyFailed), &mut end);
     }
-    if ended {
-        let mut end = Vec::with_capacity(wire::HEADER_LEN + 1);
-        wire::encode(&failure.map_or(Frame::BodyEnd, Frame::BodyFailed), &mut end);
-        frames[frame_bytes..frame_bytes + end.len()].copy_from_slice(&end);
-        frame_bytes += end.len();
-    }
-    Forwarded { frame_bytes, body_bytes: got, ended, failure }
+    transport.with_held_body(head, &end, |slices| socket::write_all_vectored(stream, slices))
 }

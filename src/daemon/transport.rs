@@ -2,6 +2,7 @@
 //! Apache child, speaking `wire` frames.
 
 use super::wire::{self, Decoder, Frame, Outcome, Pairs, Piece, ResponseHead};
+use crate::sys::socket;
 use crate::wsgi::latin1;
 use crate::wsgi::transport::{ClientGone, LogLevel, Transport};
 use std::cell::RefCell;
@@ -198,7 +199,7 @@ impl Connection {
             slices.push(IoSlice::new(piece));
         }
         slices.push(IoSlice::new(&tail));
-        let result = write_all_vectored(&mut self.stream, &mut slices);
+        let result = socket::write_all_vectored(&mut self.stream, &mut slices);
         self.out.clear();
         result
     }
@@ -218,19 +219,6 @@ impl Connection {
 /// Body bytes below this are copied next to their frame headers (one small write beats a
 /// vectored one); above it they are written from the application's buffer.
 const COPY_BELOW: usize = 16 * 1024;
-
-fn write_all_vectored(stream: &mut UnixStream, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
-    IoSlice::advance_slices(&mut slices, 0);
-    while !slices.is_empty() {
-        match stream.write_vectored(slices) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
 
 pub struct DaemonTransport {
     conn: Rc<RefCell<Connection>>,

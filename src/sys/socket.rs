@@ -3,7 +3,7 @@
 //! file the daemon opened.
 
 use nix::sys::socket::{self as nsock, AddressFamily, Backlog, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr, sockopt};
-use std::io;
+use std::io::{self, IoSlice, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -174,6 +174,20 @@ pub fn recv_uninit_with_fds(stream: &UnixStream, buf: &mut [std::mem::MaybeUnini
 pub fn random_bytes(out: &mut [u8]) -> io::Result<()> {
     use std::io::Read;
     std::fs::File::open("/dev/urandom")?.read_exact(out)
+}
+
+/// Writes every slice, resuming after partial writes (std's write_all_vectored is unstable).
+pub fn write_all_vectored(mut w: impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match w.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// SO_SNDBUF / SO_RCVBUF (0 = leave the system default).
