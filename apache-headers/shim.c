@@ -48,25 +48,6 @@ int wsgi_shim_brigade_empty(apr_bucket_brigade *bb)
     return APR_BRIGADE_EMPTY(bb);
 }
 
-apr_status_t wsgi_shim_read_body(request_rec *r, apr_bucket_brigade *bb, int block, char *buf,
-                                 apr_size_t *len, int *eos)
-{
-    apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
-                                     block ? APR_BLOCK_READ : APR_NONBLOCK_READ, *len);
-    *eos = 0;
-    if (rv != APR_SUCCESS) {
-        apr_brigade_cleanup(bb);
-        *len = 0;
-        return rv;
-    }
-    *eos = !APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
-    rv = apr_brigade_flatten(bb, buf, len);
-    apr_brigade_cleanup(bb);
-    if (rv == APR_SUCCESS && *len == 0 && !*eos && !block)
-        return APR_EAGAIN;
-    return rv;
-}
-
 apr_status_t wsgi_shim_hold_body(request_rec *r, apr_bucket_brigade *tmp, apr_bucket_brigade *held,
                                  int block, apr_size_t *len, int *eos)
 {

@@ -24,12 +24,12 @@ int wsgi_shim_brigade_empty(apr_bucket_brigade *bb);
  * is ready yet (non-blocking); anything else: the client failed. */
 apr_status_t wsgi_shim_get_client_block(request_rec *r, apr_bucket_brigade *bb, char *buf,
                                         apr_size_t *len);
-apr_status_t wsgi_shim_read_body(request_rec *r, apr_bucket_brigade *bb, int block, char *buf,
-                                 apr_size_t *len, int *eos);
 
-/* As wsgi_shim_read_body, but the bytes stay in Apache's buckets, appended to `held` (transient
- * ones set aside into the request pool), so they can be written on without a copy. `tmp` is an
- * empty brigade to read into. *len: in, at most this many; out, the bytes added. */
+/* Reads up to *len request-body bytes through the input filters, blocking or not, keeping them
+ * in Apache's buckets: appended to `held` (transient ones set aside), so they can be written on
+ * without a copy. `tmp` is an empty brigade to read into. APR_SUCCESS: *len bytes added (maybe
+ * 0), *eos set once the body is complete; APR_EAGAIN: nothing is ready yet (non-blocking);
+ * anything else: the client failed. */
 apr_status_t wsgi_shim_hold_body(request_rec *r, apr_bucket_brigade *tmp, apr_bucket_brigade *held,
                                  int block, apr_size_t *len, int *eos);
 /* The number of buckets in bb (an upper bound on the iovecs apr_brigade_to_iovec fills). */

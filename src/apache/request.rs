@@ -294,7 +294,7 @@ unsafe fn table_entries<'a>(t: *const ffi::apr_table_t) -> Vec<(&'a [u8], &'a [u
 pub struct ApacheTransport<'r> {
     request: Request<'r>,
     brigade: *mut ffi::apr_bucket_brigade,
-    /// For read_body_piece, made on first use.
+    /// For hold_body_piece and read_body, made on first use.
     input: *mut ffi::apr_bucket_brigade,
     /// Request-body buckets held by hold_body_piece until with_held_body, made on first use.
     held: *mut ffi::apr_bucket_brigade,
@@ -318,29 +318,11 @@ impl<'r> ApacheTransport<'r> {
         }
     }
 
-    /// Reads request-body bytes as they come through the input filters: `Ok(None)` when
-    /// nothing is ready and `block` is false, `Ok(Some((n, end)))` otherwise, where `end` says
-    /// the body is complete. For relaying the body on (daemon mode); embedded mode reads
-    /// through `read_body`.
-    pub fn read_body_piece(&mut self, buf: &mut [u8], block: bool) -> Result<Option<(usize, bool)>, BodyFailure> {
-        let r = self.request.raw();
-        if self.input.is_null() {
-            // SAFETY: a brigade in the request pool using the connection's bucket allocator.
-            self.input = unsafe { ffi::apr_brigade_create((*r).pool, (*(*r).connection).bucket_alloc) };
-        }
-        let mut len = buf.len() as ffi::apr_size_t;
-        let mut eos = 0;
-        // SAFETY: reads at most `len` bytes into `buf`, through our own brigade, on the request's thread.
-        let status = unsafe { ffi::wsgi_shim_read_body(r, self.input, block as i32, buf.as_mut_ptr() as *mut _, &mut len, &mut eos) };
-        match status {
-            0 => Ok(Some((len as usize, eos != 0))),
-            s if s == ffi::APR_EAGAIN => Ok(None),
-            s => Err(body_failure(s)),
-        }
-    }
-
-    /// Like `read_body_piece` with a `max`-byte buffer, but the bytes stay in Apache's buckets
-    /// (no copy) until `with_held_body` writes them on.
+    /// Takes up to `max` request-body bytes as they come through the input filters, kept in
+    /// Apache's buckets (no copy) until `with_held_body` writes them on: `Ok(None)` when nothing
+    /// is ready and `block` is false, `Ok(Some((n, end)))` otherwise, where `end` says the body
+    /// is complete. For relaying the body on (daemon mode); embedded mode reads through
+    /// `read_body`.
     pub fn hold_body_piece(&mut self, max: usize, block: bool) -> Result<Option<(usize, bool)>, BodyFailure> {
         let r = self.request.raw();
         if self.input.is_null() {
