@@ -353,16 +353,14 @@ impl<'r> ApacheTransport<'r> {
             let count = unsafe { ffi::wsgi_shim_brigade_count(self.held) };
             vecs = vec![ffi::iovec { iov_base: ptr::null_mut(), iov_len: 0 }; count as usize];
             let mut filled = count;
-            // SAFETY: `vecs` has room for `count` entries; every held bucket is a heap (or set
-            // aside) data bucket, so reading it neither blocks nor fails.
+            // SAFETY: `vecs` has room for `count` entries; every held bucket is a heap (or set-aside) data bucket, so reading it neither blocks nor fails.
             unsafe { ffi::apr_brigade_to_iovec(self.held, vecs.as_mut_ptr(), &mut filled) };
             vecs.truncate(filled.max(0) as usize);
         }
         let mut slices = Vec::with_capacity(vecs.len() + 2);
         slices.push(IoSlice::new(head));
         for v in vecs.iter().filter(|v| v.iov_len > 0) {
-            // SAFETY: the bytes of a held bucket, alive until the cleanup below; `slices` is
-            // dropped before it.
+            // SAFETY: the bytes of a held bucket, alive until the cleanup below; `slices` is dropped before it.
             slices.push(IoSlice::new(unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }));
         }
         slices.push(IoSlice::new(tail));
